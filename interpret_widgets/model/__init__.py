@@ -1,0 +1,22 @@
+"""The adapter over a user's Keras model: the one place that knows Keras internals."""
+
+from .adapter import ModelAdapter, clear_adapters, get_adapter
+from .graph import FlatGraph, LayerEntry, Ref, Step, flatten_model, run_graph
+from .kinds import ELEMENTWISE_KINDS, LINEAR_KINDS, activation_name, applies_softmax, layer_kind
+
+__all__ = [
+    "ELEMENTWISE_KINDS",
+    "LINEAR_KINDS",
+    "FlatGraph",
+    "LayerEntry",
+    "ModelAdapter",
+    "Ref",
+    "Step",
+    "activation_name",
+    "applies_softmax",
+    "clear_adapters",
+    "flatten_model",
+    "get_adapter",
+    "layer_kind",
+    "run_graph",
+]

@@ -1,0 +1,121 @@
+"""The table of layer kinds: what a layer does, as far as the methods need to know.
+
+Every method that treats layers differently (LRP rules, the CAM layer choice, the widgets'
+layer lists) asks this table instead of testing classes itself, so that supporting a new layer
+class is one line here.
+"""
+
+from __future__ import annotations
+
+import keras
+
+# Ordered: the first matching class wins (subclasses before their bases).
+_KIND_TABLE: tuple[tuple[str, str], ...] = (
+    ("InputLayer", "input"),
+    ("DepthwiseConv1D", "depthwise_conv"),
+    ("DepthwiseConv2D", "depthwise_conv"),
+    ("SeparableConv1D", "separable_conv"),
+    ("SeparableConv2D", "separable_conv"),
+    ("Conv1DTranspose", "conv_transpose"),
+    ("Conv2DTranspose", "conv_transpose"),
+    ("Conv3DTranspose", "conv_transpose"),
+    ("Conv1D", "conv"),
+    ("Conv2D", "conv"),
+    ("Conv3D", "conv"),
+    ("Dense", "dense"),
+    ("EinsumDense", "einsum_dense"),
+    ("BatchNormalization", "batchnorm"),
+    ("LayerNormalization", "layernorm"),
+    ("GroupNormalization", "groupnorm"),
+    ("MaxPooling1D", "max_pool"),
+    ("MaxPooling2D", "max_pool"),
+    ("MaxPooling3D", "max_pool"),
+    ("AveragePooling1D", "avg_pool"),
+    ("AveragePooling2D", "avg_pool"),
+    ("AveragePooling3D", "avg_pool"),
+    ("GlobalAveragePooling1D", "global_avg_pool"),
+    ("GlobalAveragePooling2D", "global_avg_pool"),
+    ("GlobalAveragePooling3D", "global_avg_pool"),
+    ("GlobalMaxPooling1D", "global_max_pool"),
+    ("GlobalMaxPooling2D", "global_max_pool"),
+    ("GlobalMaxPooling3D", "global_max_pool"),
+    ("Softmax", "softmax"),
+    ("ReLU", "activation"),
+    ("LeakyReLU", "activation"),
+    ("PReLU", "activation"),
+    ("ELU", "activation"),
+    ("Activation", "activation"),
+    ("Flatten", "reshape"),
+    ("Reshape", "reshape"),
+    ("Permute", "reshape"),
+    ("ZeroPadding1D", "padding"),
+    ("ZeroPadding2D", "padding"),
+    ("ZeroPadding3D", "padding"),
+    ("Cropping1D", "cropping"),
+    ("Cropping2D", "cropping"),
+    ("Cropping3D", "cropping"),
+    ("Dropout", "identity"),
+    ("SpatialDropout1D", "identity"),
+    ("SpatialDropout2D", "identity"),
+    ("SpatialDropout3D", "identity"),
+    ("GaussianNoise", "identity"),
+    ("GaussianDropout", "identity"),
+    ("AlphaDropout", "identity"),
+    ("ActivityRegularization", "identity"),
+    ("Identity", "identity"),
+    ("Rescaling", "rescaling"),
+    ("Normalization", "normalization"),
+    ("Add", "add"),
+    ("Subtract", "subtract"),
+    ("Multiply", "multiply"),
+    ("Average", "average"),
+    ("Maximum", "maximum"),
+    ("Minimum", "minimum"),
+    ("Concatenate", "concat"),
+    ("UpSampling1D", "upsampling"),
+    ("UpSampling2D", "upsampling"),
+    ("UpSampling3D", "upsampling"),
+)
+
+#: Kinds with trainable linear weights (the layers LRP rules apply to).
+LINEAR_KINDS = frozenset(
+    {"conv", "dense", "depthwise_conv", "separable_conv", "conv_transpose", "einsum_dense"}
+)
+#: Kinds that act element-wise and change no shape.
+ELEMENTWISE_KINDS = frozenset({"activation", "identity"})
+
+
+def layer_kind(layer: object) -> str:
+    """Return the kind of ``layer``: a short string from the table above.
+
+    Nested models are ``"model"``; a Keras operation that is not a layer (a ``keras.ops``
+    call recorded in a functional graph) is ``"op"``; anything unknown is ``"other"``.
+    """
+    if isinstance(layer, keras.Model):
+        return "model"
+    mro_names = [cls.__name__ for cls in type(layer).__mro__]
+    for class_name, kind in _KIND_TABLE:
+        if class_name in mro_names:
+            return kind
+    if not isinstance(layer, keras.layers.Layer):
+        return "op"
+    return "other"
+
+
+def activation_name(layer: object) -> str | None:
+    """Name of the activation a layer applies inside itself (``"relu"``, ``"softmax"``…).
+
+    ``None`` where the layer has no ``activation`` attribute. ``Softmax`` layers report
+    ``"softmax"``.
+    """
+    if layer_kind(layer) == "softmax":
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    return getattr(activation, "__name__", type(activation).__name__).lower()
+
+
+def applies_softmax(layer: object) -> bool:
+    """True where the layer's output is a softmax of what goes into its last step."""
+    return activation_name(layer) == "softmax"

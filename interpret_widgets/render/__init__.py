@@ -1,0 +1,28 @@
+"""Display helpers: pure functions of numpy arrays, no TensorFlow, no widgets."""
+
+from .maps import (
+    NORMALIZATIONS,
+    colorize,
+    grid_position,
+    normalize,
+    overlay,
+    resize,
+    tile,
+    to_map,
+    to_uint8_image,
+)
+from .png import to_png, upscale
+
+__all__ = [
+    "NORMALIZATIONS",
+    "colorize",
+    "grid_position",
+    "normalize",
+    "overlay",
+    "resize",
+    "tile",
+    "to_map",
+    "to_png",
+    "to_uint8_image",
+    "upscale",
+]

@@ -1,0 +1,24 @@
+"""PNG encoding of uint8 images with Pillow, and nearest-neighbour upscaling for display."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from .maps import to_uint8_image
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """Repeat pixels ``factor`` times along both axes (crisp small maps in the browser)."""
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB/gray uint8 image (floats are scaled like :func:`to_uint8_image`)."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8_image(image)).save(buffer, format="PNG")
+    return buffer.getvalue()
