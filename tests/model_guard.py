@@ -33,9 +33,7 @@ def snapshot(model: keras.Model) -> dict:
             (layer.name, json.dumps(layer.get_config(), sort_keys=True, default=repr))
             for layer in layers
         ],
-        "activations": [
-            (layer.name, repr(getattr(layer, "activation", None))) for layer in layers
-        ],
+        "activations": [(layer.name, repr(getattr(layer, "activation", None))) for layer in layers],
         "layers": [(layer.name, type(layer).__name__, id(layer)) for layer in layers],
         "nodes": [(layer.name, len(layer._inbound_nodes)) for layer in layers],
     }

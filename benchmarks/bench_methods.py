@@ -1,0 +1,64 @@
+"""Time the gradient and CAM methods as ratios to a raw compiled forward+backward pass.
+
+Run: ``python benchmarks/bench_methods.py`` (after ``scripts/setup_env.sh test``). Prints a
+markdown table per model; the figures in benchmarks/README.md come from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from common import median_time, raw_forward_backward, vgg_like  # noqa: E402
+
+from interpret_widgets import methods  # noqa: E402
+from interpret_widgets.demo import demo_images, load_demo_model  # noqa: E402
+
+BATCH = 8
+
+
+def bench(name: str, model, x: np.ndarray, ig_steps: int) -> None:
+    raw_fn = raw_forward_backward(model)
+    raw = median_time(lambda: raw_fn(x))
+    rows = [
+        ("saliency", lambda: methods.saliency(model, x), 1.0, "≤ 1.05"),
+        ("grad_cam", lambda: methods.grad_cam(model, x), 1.0, "≤ 0.7"),
+        ("grad_cam_plus_plus", lambda: methods.grad_cam_plus_plus(model, x), 1.0, "—"),
+        (
+            f"integrated_gradients(steps={ig_steps})",
+            lambda: methods.integrated_gradients(model, x, steps=ig_steps),
+            ig_steps,
+            f"≤ 1.0 × {ig_steps}",
+        ),
+        (
+            "smoothgrad(samples=16)",
+            lambda: methods.smoothgrad(model, x, samples=16),
+            16,
+            "—",
+        ),
+    ]
+    print(f"\n### {name}, batch {BATCH}, raw forward+backward {raw * 1e3:.1f} ms\n")
+    print("| method | median ms | ratio to raw | per raw-pass equivalent | target |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for label, fn, passes, target in rows:
+        t = median_time(fn)
+        print(
+            f"| {label} | {t * 1e3:.1f} | {t / raw:.2f}× | {t / (raw * passes):.2f}× | {target} |"
+        )
+
+
+def main() -> None:
+    demo = load_demo_model()
+    images = demo_images(BATCH, seed=7)[0]
+    bench("demo model (64×64)", demo, images, ig_steps=64)
+    vgg = vgg_like(64)
+    x = np.random.default_rng(0).uniform(0, 255, (BATCH, 64, 64, 3)).astype("float32")
+    bench("VGG16 (weights=None, 64×64)", vgg, x, ig_steps=16)
+
+
+if __name__ == "__main__":
+    main()

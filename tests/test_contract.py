@@ -1,0 +1,114 @@
+"""Every contract function: shapes, float32 numpy out, target forms, pre-softmax score,
+and the model left untouched — on every model fixture."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import small_cnn
+from model_guard import untouched
+
+from interpret_widgets import methods
+from interpret_widgets.model import get_adapter
+
+INPUT_SHAPED = {
+    "saliency": lambda m, x, t: methods.saliency(m, x, t),
+    "smoothgrad": lambda m, x, t: methods.smoothgrad(m, x, t, samples=3),
+    "integrated_gradients": lambda m, x, t: methods.integrated_gradients(m, x, t, steps=8),
+}
+CAM = {
+    "grad_cam": lambda m, x, t: methods.grad_cam(m, x, t),
+    "grad_cam_plus_plus": lambda m, x, t: methods.grad_cam_plus_plus(m, x, t),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_SHAPED))
+def test_input_shaped_methods(name, cnn, images16):
+    with untouched(cnn):
+        out = INPUT_SHAPED[name](cnn, images16, None)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    assert out.shape == images16.shape
+    assert np.all(np.isfinite(out)) and np.any(out != 0)
+
+
+@pytest.mark.parametrize("name", sorted(CAM))
+def test_cam_methods(name, cnn, images16):
+    with untouched(cnn):
+        out = CAM[name](cnn, images16, 1)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    assert out.shape == (3, 8, 8)  # conv_b at the layer's own resolution, not resized
+    assert np.all(out >= 0)
+
+
+@pytest.mark.parametrize("name", sorted({**INPUT_SHAPED, **CAM}))
+def test_target_forms_agree(name, images16):
+    model = small_cnn("dense")
+    fn = {**INPUT_SHAPED, **CAM}[name]
+    top = get_adapter(model).logits(images16).argmax(axis=1)
+    implicit = fn(model, images16, None)
+    per_sample = fn(model, images16, [int(t) for t in top])
+    np.testing.assert_array_equal(implicit, per_sample)
+    as_int = fn(model, images16, 3)
+    as_list = fn(model, images16, [3, 3, 3])
+    np.testing.assert_array_equal(as_int, as_list)
+
+
+def test_activations_one_pass_all_layers(nested, images16):
+    with untouched(nested):
+        acts = methods.activations(nested, images16)
+    assert {"inner_conv1", "inner_conv2", "inner_add", "head_gap", "head_dense"} <= set(acts)
+    reference = nested(images16)
+    np.testing.assert_allclose(acts["head_dense"], np.asarray(reference), rtol=1e-6)
+    backbone = nested.layers[0]
+    inner = keras.Model(backbone.inputs, backbone.get_layer("inner_conv1").output)
+    np.testing.assert_allclose(acts["inner_conv1"], np.asarray(inner(images16)), rtol=1e-6)
+    assert all(a.dtype == np.float32 for a in acts.values())
+
+
+def test_activations_accepts_layer_objects_and_names(cnn, images16):
+    layer = cnn.get_layer("conv_b")
+    by_object = methods.activations(cnn, images16, [layer])
+    by_name = methods.activations(cnn, images16, "conv_b")
+    np.testing.assert_array_equal(by_object["conv_b"], by_name["conv_b"])
+
+
+@pytest.mark.parametrize("placement", ["dense", "layer", "activation", "none"])
+def test_score_is_pre_softmax_logit(placement, images16):
+    """The explained score equals the logit computed by hand from the last layer's input."""
+    model = small_cnn(placement)
+    dense = model.get_layer("logits")
+    features = np.asarray(keras.Model(model.inputs, dense.input)(images16), dtype=np.float64)
+    logits_by_hand = features @ dense.kernel.numpy() + dense.bias.numpy()
+    adapter = get_adapter(model)
+    np.testing.assert_allclose(adapter.logits(images16), logits_by_hand, rtol=1e-5, atol=1e-6)
+    scores, _, classes = adapter.input_gradients(images16, np.full(3, -1, np.int32))
+    np.testing.assert_allclose(scores, logits_by_hand[np.arange(3), classes], rtol=1e-5)
+    # Saliency is the gradient of that logit, taken independently through the
+    # hand-built logit path (GAP features @ kernel + bias), not of the probability.
+    import tensorflow as tf
+
+    body = keras.Model(model.inputs, dense.input)
+    x = tf.constant(images16)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        by_hand = tf.matmul(body(x), dense.kernel) + dense.bias
+        score = tf.reduce_sum(by_hand[:, 2])
+    expected = tape.gradient(score, x).numpy()
+    np.testing.assert_allclose(
+        methods.saliency(model, images16, target=2), expected, rtol=1e-4, atol=1e-7
+    )
+    if placement != "none":
+        probabilities = np.asarray(model(images16))
+        assert not np.allclose(adapter.logits(images16), probabilities, atol=1e-3)
+
+
+def test_compiled_probes_do_not_retrace(images16):
+    model = small_cnn("dense")
+    adapter = get_adapter(model)
+    methods.saliency(model, images16, target=0)
+    probe = adapter._probes[("input_gradients",)]
+    traces = probe.experimental_get_tracing_count()
+    methods.saliency(model, images16, target=1)
+    methods.saliency(model, images16[::-1].copy(), target=[4, 3, 2])
+    assert probe.experimental_get_tracing_count() == traces
