@@ -112,3 +112,18 @@ def test_compiled_probes_do_not_retrace(images16):
     methods.saliency(model, images16, target=1)
     methods.saliency(model, images16[::-1].copy(), target=[4, 3, 2])
     assert probe.experimental_get_tracing_count() == traces
+
+
+def test_layer_table_lists_nested_layers(nested):
+    rows = get_adapter(nested).layer_table()
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["inner_conv2"] == {
+        "name": "inner_conv2",
+        "kind": "conv",
+        "output_shape": (None, 16, 16, 6),
+        "channels": 6,
+        "path": "backbone",
+    }
+    assert by_name["backbone"]["kind"] == "model"
+    assert by_name["head_dense"]["kind"] == "dense" and by_name["head_dense"]["channels"] == 4
+    assert get_adapter(nested).cam_layer(None).name == "inner_relu"

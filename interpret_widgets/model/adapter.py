@@ -79,6 +79,19 @@ class ModelAdapter:
         """The name under which ``entry`` is reported (qualified only where names clash)."""
         return self._names[id(entry)]
 
+    def layer_table(self) -> list[dict[str, Any]]:
+        """One row per layer: name, kind, output shape, channel count, enclosing models."""
+        return [
+            {
+                "name": self.name_of(e),
+                "kind": e.kind,
+                "output_shape": e.output_shape,
+                "channels": e.channels,
+                "path": "/".join(e.path),
+            }
+            for e in self.layers
+        ]
+
     def layer_names(self) -> list[str]:
         return [self.name_of(e) for e in self.layers]
 
