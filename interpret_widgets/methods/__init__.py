@@ -5,13 +5,21 @@ Importing this package loads no widget library.
 
 from .activations import activations
 from .cam import grad_cam, grad_cam_plus_plus
+from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import integrated_gradients, saliency, smoothgrad
+from .lrp import LRPReport, lrp, lrp_report
 
 __all__ = [
+    "FilterOptimizer",
+    "FilterVisualization",
+    "LRPReport",
     "activations",
     "grad_cam",
     "grad_cam_plus_plus",
     "integrated_gradients",
+    "lrp",
+    "lrp_report",
     "saliency",
     "smoothgrad",
+    "visualize_filters",
 ]

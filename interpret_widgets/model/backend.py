@@ -62,3 +62,95 @@ def select_targets(logits: Any, targets: Any) -> Any:
 def variable(value: np.ndarray, name: str | None = None) -> Any:
     """A trainable variable owned by the caller (never a model's)."""
     return tf.Variable(value, trainable=True, name=name)
+
+
+def irfft2d(real: Any, imag: Any, size: tuple[int, int]) -> Any:
+    """Inverse real 2-D FFT over the last two axes of the spectrum ``real + i·imag``.
+
+    ``size = (height, width)`` of the real output; the spectrum's last axis holds the
+    ``width // 2 + 1`` non-negative frequencies. Unnormalized like ``numpy.fft.irfft2``.
+    """
+    spectrum = tf.complex(real, imag)
+    return tf.signal.irfft2d(spectrum, fft_length=list(size))
+
+
+def vjp(function: Callable[..., Any], primals: list[Any]) -> tuple[Any, Callable[[Any], list]]:
+    """Evaluate ``function(*primals)``; return its outputs and their pullback.
+
+    ``pullback(cotangents)`` (callable once) gives the vector-Jacobian product: for each
+    primal, the sum over outputs of ``cotangent · ∂output/∂primal``; zeros where a primal
+    does not reach the outputs. Only the primals are watched, never variables. Inside a
+    compiled function, forward operations that the pullback does not need are pruned.
+    """
+    tape = tf.GradientTape(watch_accessed_variables=False)
+    with tape:
+        for primal in primals:
+            tape.watch(primal)
+        outputs = function(*primals)
+
+    def pullback(cotangents: Any) -> list:
+        return tape.gradient(
+            outputs,
+            list(primals),
+            output_gradients=cotangents,
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
+
+    return outputs, pullback
+
+
+def redirected_relu(x: Any, max_value: float | None = None) -> Any:
+    """ReLU (or ReLU clipped at ``max_value``) whose gradient cannot die.
+
+    The forward value is the ordinary one. Backwards, a batch item whose ordinary ReLU
+    gradient is zero everywhere (every unit that the objective reads is inactive) gets
+    the "redirected" gradient instead: the upstream gradient passes wherever it would
+    raise the input, and is blocked where it would lower an inactive input further.
+    Used by feature visualization so that a channel that is off for the starting image
+    can still be optimized (Lucid's redirected ReLU).
+    """
+
+    @tf.custom_gradient
+    def relu(inputs: Any) -> Any:
+        if max_value is None:
+            outputs = tf.nn.relu(inputs)
+            active = inputs > 0
+        else:
+            outputs = tf.clip_by_value(inputs, 0.0, max_value)
+            active = tf.logical_and(inputs > 0, inputs < max_value)
+
+        def gradient(upstream: Any) -> Any:
+            zero = tf.zeros_like(upstream)
+            ordinary = tf.where(active, upstream, zero)
+            axes = list(range(1, len(inputs.shape)))
+            alive = tf.reduce_any(tf.not_equal(ordinary, 0), axis=axes, keepdims=True)
+
+            def redirect() -> Any:
+                # Descent moves the input against the gradient: upstream > 0 lowers it.
+                lowering = tf.logical_and(inputs < 0, upstream > 0)
+                return tf.where(alive, ordinary, tf.where(lowering, zero, upstream))
+
+            return tf.cond(tf.reduce_all(alive), lambda: ordinary, redirect)
+
+        return outputs, gradient
+
+    return relu(x)
+
+
+def affine_warp(images: Any, rows: Any, output_size: tuple[int, int], fill: float) -> Any:
+    """Bilinear warp of ``images`` ``(K, H, W, C)`` onto ``output_size`` by affine ``rows``.
+
+    ``rows`` ``(K, 6)`` map output pixel ``(x, y)`` to the source point
+    ``(r0 x + r1 y + r2, r3 x + r4 y + r5)``; neighbours outside the image read ``fill``.
+    TensorFlow's gradient warps the output gradient back by the inverse transform.
+    """
+    rows = tf.cast(rows, tf.float32)
+    transforms = tf.concat([rows, tf.zeros_like(rows[:, :2])], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.constant(list(output_size), tf.int32),
+        fill_value=tf.constant(fill, images.dtype),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )

@@ -1,0 +1,74 @@
+"""Time LRP per rule and composite as ratios to a raw compiled forward+backward pass.
+
+Run: ``python benchmarks/bench_lrp.py``. Prints a markdown table per model (the demo CNN at
+64×64, trained if its weights ship, else the same architecture untrained; and VGG16 with
+``weights=None`` at 64×64), batch 8, median of 7 runs after warm-up. The raw pass is one
+compiled forward pass plus the gradient of the summed top outputs w.r.t. the input
+(:func:`common.raw_forward_backward`); both sides include the conversion to numpy. The
+target is ``lrp`` ≤ 1.5× raw.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from common import median_time, raw_forward_backward, vgg_like  # noqa: E402
+
+from interpret_widgets.methods.lrp import lrp  # noqa: E402
+
+BATCH = 8
+REPEATS = 7
+RULES = (
+    "epsilon",
+    "zplus",
+    "alpha_beta",
+    "flat",
+    "gamma",
+    "zbox",
+    "epsilon_plus",
+    "epsilon_plus_flat",
+    "epsilon_gamma_box",
+    "epsilon_alpha2_beta1",
+)
+
+
+def demo_model_and_images():
+    """The shipped demo model and images, or its untrained architecture on random images."""
+    from interpret_widgets.demo import DEMO_MODEL_PATH, build_demo_model, demo_images
+
+    images = demo_images(BATCH, seed=7)[0]
+    if DEMO_MODEL_PATH.is_file():
+        from interpret_widgets.demo import load_demo_model
+
+        return "demo model (64×64, trained)", load_demo_model(), images
+    return "demo architecture (64×64, untrained)", build_demo_model(), images
+
+
+def bench(name: str, model, x: np.ndarray) -> None:
+    raw_fn = raw_forward_backward(model)
+    raw = median_time(lambda: raw_fn(x), repeats=REPEATS)
+    print(f"\n### {name}, batch {BATCH}, raw forward+backward {raw * 1e3:.1f} ms\n")
+    print("| rule | median ms | ratio to raw | target |")
+    print("| --- | ---: | ---: | --- |")
+    for rule in RULES:
+        kwargs = {"alpha": 2.0, "beta": 1.0} if rule == "alpha_beta" else {}
+        t = median_time(lambda rule=rule, kwargs=kwargs: lrp(model, x, rule=rule, **kwargs))
+        label = "alpha_beta (α=2, β=1)" if kwargs else rule
+        print(f"| {label} | {t * 1e3:.1f} | {t / raw:.2f}× | ≤ 1.5 |")
+
+
+def main() -> None:
+    name, demo, images = demo_model_and_images()
+    bench(name, demo, images)
+    vgg = vgg_like(64)
+    x = np.random.default_rng(0).uniform(0, 255, (BATCH, 64, 64, 3)).astype("float32")
+    bench("VGG16 (weights=None, 64×64)", vgg, x)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""The propagation plan: what LRP does at every step of a model's flat graph.
+
+Built once per model from its :class:`~interpret_widgets.model.FlatGraph`, before anything
+is traced. The plan lists *actions* in execution order; the backward pass walks them in
+reverse, each taking the relevance at its outputs and adding relevance to its inputs:
+
+- ``alias``: a nested model's boundary, relevance copied;
+- ``pass``: element-wise layers (activations, dropout, rescaling), relevance unchanged;
+- ``route``: layers that move values without mixing them (reshape, padding, cropping,
+  concatenation) and max pooling (winner takes all): the layer's own vector-Jacobian
+  product applied to the relevance;
+- ``norm``: layers without weights that mix inputs (average pooling, global average
+  pooling, ``Add``…): relevance shared in proportion to each input's contribution
+  (zennit's ``Norm``): R_in = x ⊙ Jᵀ(R / (z + 1e-6·sign z));
+- ``unit``: a layer with weights (batch normalization folded in): the rule's business.
+
+A layer the plan cannot place raises a ``ValueError`` naming it: never a silent wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...model import FlatGraph, ModelAdapter, Step, activation_name, layer_kind
+from .canonize import find_folds
+from .linear import LinearMap, forward_with_record
+
+Key = Any  # an int from the flat graph, or ("z", key, stage) for a recorded tensor
+
+PASS_KINDS = frozenset({"activation", "identity", "rescaling", "normalization", "input"})
+ROUTE_KINDS = frozenset({"reshape", "padding", "cropping", "concat", "max_pool", "global_max_pool"})
+NORM_KINDS = frozenset({"avg_pool", "global_avg_pool", "add", "average", "subtract", "upsampling"})
+LINEAR_STAGES = {"conv": "conv", "dense": "dense", "depthwise_conv": "depthwise"}
+#: Activations whose output is never negative (lets rules skip their x⁻ terms).
+NONNEGATIVE_ACTIVATIONS = frozenset(
+    {"relu", "relu6", "sigmoid", "hard_sigmoid", "softplus", "exponential", "softmax"}
+)
+MIXING_ACTIVATIONS = frozenset({"softmax", "log_softmax"})
+SUPPORTED = sorted(
+    PASS_KINDS | ROUTE_KINDS | NORM_KINDS | set(LINEAR_STAGES) | {"separable_conv", "batchnorm"}
+)
+
+
+@dataclass(eq=False)
+class Unit:
+    """A layer with weights (or one stage of it) as the rules see it."""
+
+    linear: LinearMap
+    name: str
+    kind: str
+    z_key: Key
+    first: bool = False
+    #: True where the unit's output (after its own activation) is never negative.
+    nonnegative_output: bool = False
+
+
+@dataclass(eq=False)
+class Action:
+    """One backward step: relevance at ``outputs`` → relevance at ``inputs``."""
+
+    op: str
+    outputs: tuple[Key, ...]
+    inputs: tuple[Key, ...]
+    step: Step | None = None
+    unit: Unit | None = None
+
+
+@dataclass(eq=False)
+class Plan:
+    """Everything LRP needs to know about one model, computed once."""
+
+    graph: FlatGraph
+    score_key: int
+    actions: list[Action]
+    units: list[Unit]
+    recorders: dict[int, tuple[tuple[LinearMap, ...], Any]]
+    score_replace: dict[int, Callable[..., Any]]
+    relevance_keys: set[Key]
+    layer_keys: list[tuple[str, Key]] = field(default_factory=list)
+    _nonnegative: dict[bool, dict[int, bool]] = field(default_factory=dict)
+
+    @property
+    def input_key(self) -> int:
+        return self.graph.input_keys[0]
+
+    def nonnegative_inputs(self, input_nonnegative: bool) -> dict[int, bool]:
+        """id(unit) → whether the unit's input is never negative.
+
+        Known from the activations on the way (ReLU, max pooling of ReLU…), and, where
+        ``input_nonnegative``, from the model input itself (images in [0, 1], [0, 255]).
+        """
+        cached = self._nonnegative.get(input_nonnegative)
+        if cached is None:
+            cached = _nonnegative_inputs(self, input_nonnegative)
+            self._nonnegative[input_nonnegative] = cached
+        return cached
+
+    def replacements(self, recorded: dict[Key, Any]) -> dict[int, Callable[..., Any]]:
+        """Step replacements for the forward pass, writing pre-activations into ``recorded``."""
+        replace = dict(self.score_replace)
+        for key, (maps, activation) in self.recorders.items():
+
+            def record(stage: int, z: Any, key: int = key) -> None:
+                recorded[("z", key, stage)] = z
+
+            replace[key] = forward_with_record(maps, activation, record)
+        return replace
+
+
+def unsupported(step: Step, why: str = "") -> ValueError:
+    layer = step.operation
+    name = getattr(layer, "name", type(layer).__name__)
+    kind = layer_kind(layer)
+    reason = why or f"layers of kind {kind!r} have no LRP rule"
+    return ValueError(
+        f"LRP cannot propagate relevance through layer {name!r} ({type(layer).__name__}): "
+        f"{reason}. Supported layer kinds: {', '.join(SUPPORTED)}"
+    )
+
+
+def build_plan(adapter: ModelAdapter) -> Plan:
+    """The plan of ``adapter``'s model.
+
+    Raises
+    ------
+    ValueError
+        If a layer on the way from the input to the score cannot be propagated through.
+    """
+    graph = adapter.graph
+    score_key, score_replace = adapter.score_head()
+    needed = _needed_steps(graph.steps, score_key)
+    protected = {score_key, *graph.output_keys}
+    folds = find_folds(graph, needed, protected)
+    folded = {j: i for i, chain in folds.items() for j in chain}
+    actions: list[Action] = []
+    recorders: dict[int, tuple[tuple[LinearMap, ...], Any]] = {}
+    weighted: dict[Key, bool] = {}
+    unit_of_key: dict[Key, Key] = {}
+
+    for i, step in enumerate(graph.steps):
+        if i not in needed or i in folded:
+            continue
+        ins = step.input_keys
+        if step.operation is None:
+            actions.append(Action("alias", step.outputs, ins, step))
+            for k_in, k_out in zip(ins, step.outputs, strict=True):
+                weighted[k_out] = weighted.get(k_in, False)
+            continue
+        layer = step.operation
+        kind = layer_kind(layer)
+        out = step.outputs[0]
+        if kind in LINEAR_STAGES or kind == "separable_conv":
+            bns = tuple(graph.steps[j].operation for j in folds.get(i, ()))
+            unit_out = graph.steps[folds[i][-1]].outputs[0] if i in folds else out
+            for j in folds.get(i, ()):
+                unit_of_key[graph.steps[j].outputs[0]] = unit_out
+            unit_of_key[out] = unit_out
+            act = None if out in score_replace else activation_name(layer)
+            if act in MIXING_ACTIVATIONS:
+                raise unsupported(step, f"its {act} activation mixes outputs and is not last")
+            if act == "linear":
+                act = None
+            if kind == "separable_conv":
+                maps = (
+                    LinearMap(layer, "separable_depthwise"),
+                    LinearMap(layer, "separable_pointwise", bns),
+                )
+            else:
+                maps = (LinearMap(layer, LINEAR_STAGES[kind], bns),)
+            if act is not None or len(maps) == 2:
+                recorders[out] = (maps, layer.activation if act is not None else None)
+            source = ins[0]
+            for stage, linear in enumerate(maps):
+                last = stage == len(maps) - 1
+                target = unit_out if last else ("z", out, stage)
+                z_key = ("z", out, stage) if (act is not None or not last) else unit_out
+                unit = Unit(linear, layer.name, kind, z_key)
+                unit.first = not weighted.get(source, False)
+                unit.nonnegative_output = last and act in NONNEGATIVE_ACTIVATIONS
+                actions.append(Action("unit", (target,), (source,), step, unit))
+                weighted[target] = True
+                source = target
+            continue
+        if kind == "batchnorm":
+            unit = Unit(LinearMap(layer, "affine"), layer.name, "batchnorm", out)
+            actions.append(Action("unit", (out,), ins, step, unit))
+            weighted[out] = weighted.get(ins[0], False)
+            continue
+        if kind in PASS_KINDS:
+            if kind == "activation" and activation_name(layer) in MIXING_ACTIVATIONS:
+                raise unsupported(step, f"{activation_name(layer)} mixes its inputs")
+            op = "pass"
+        elif kind in ROUTE_KINDS:
+            op = "route"
+        elif kind in NORM_KINDS:
+            op = "norm"
+        else:
+            raise unsupported(step)
+        if len(step.outputs) != 1:
+            raise unsupported(step, "layers with several outputs are not supported")
+        actions.append(Action(op, step.outputs, ins, step))
+        weighted[out] = any(weighted.get(k, False) for k in ins)
+
+    units = [a.unit for a in actions if a.unit is not None]
+    plan = Plan(graph, score_key, actions, units, recorders, score_replace, set())
+    plan.relevance_keys = _relevance_keys(plan)
+    plan.layer_keys = [
+        (adapter.name_of(e), unit_of_key.get(e.output_key, e.output_key))
+        for e in adapter.layers
+        if unit_of_key.get(e.output_key, e.output_key) in plan.relevance_keys
+    ]
+    return plan
+
+
+def _needed_steps(steps: list[Step], score_key: int) -> set[int]:
+    """Indices of the steps whose outputs the score depends on."""
+    keys = {score_key}
+    needed = set()
+    for i in range(len(steps) - 1, -1, -1):
+        if keys.intersection(steps[i].outputs):
+            needed.add(i)
+            keys.update(steps[i].input_keys)
+    return needed
+
+
+def _nonnegative_output(layer: Any, kind: str, inputs: list[bool]) -> bool:
+    if kind == "activation":
+        if type(layer).__name__ == "ReLU":
+            return not layer.negative_slope and layer.threshold >= 0
+        return activation_name(layer) in NONNEGATIVE_ACTIVATIONS
+    if kind in ("identity", "reshape", "padding", "cropping", "max_pool", "global_max_pool"):
+        return inputs[0]
+    if kind in ("concat", "avg_pool", "global_avg_pool", "add", "average", "upsampling"):
+        return all(inputs)
+    if kind == "rescaling":
+        scale, offset = np.asarray(layer.scale), np.asarray(layer.offset)
+        return inputs[0] and bool(np.all(scale >= 0) and np.all(offset >= 0))
+    return False
+
+
+def _nonnegative_inputs(plan: Plan, input_nonnegative: bool) -> dict[int, bool]:
+    nonneg: dict[Key, bool] = {plan.input_key: input_nonnegative}
+    result = {}
+    for action in plan.actions:
+        known = [nonneg.get(k, False) for k in action.inputs]
+        if action.op == "alias":
+            nonneg.update(zip(action.outputs, known, strict=True))
+        elif action.op == "unit":
+            result[id(action.unit)] = known[0]
+            nonneg[action.outputs[0]] = action.unit.nonnegative_output
+        else:
+            layer = action.step.operation
+            nonneg[action.outputs[0]] = _nonnegative_output(layer, layer_kind(layer), known)
+    return result
+
+
+def _relevance_keys(plan: Plan) -> set[Key]:
+    """Keys that receive relevance in the backward walk (fixed by the plan)."""
+    keys: set[Key] = {plan.score_key}
+    for action in reversed(plan.actions):
+        if keys.intersection(action.outputs):
+            keys.update(action.inputs)
+    return keys

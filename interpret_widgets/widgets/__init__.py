@@ -1,0 +1,24 @@
+"""The widgets: thin views over :mod:`interpret_widgets.methods` and :mod:`~.render`.
+
+``ActivationExplorer`` and ``FilterVisualizer`` explore what a model computes; the
+attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``) explain one image for
+a clicked class; the ``Dashboard`` puts them all around one shared selection.
+"""
+
+from .activation_explorer import ActivationExplorer
+from .attribution import AttributionPanel
+from .class_bars import ClassBars
+from .dashboard import Dashboard
+from .filter_visualizer import FilterVisualizer
+from .panels import GradCAMPanel, GradientPanel, LRPPanel
+
+__all__ = [
+    "ActivationExplorer",
+    "AttributionPanel",
+    "ClassBars",
+    "Dashboard",
+    "FilterVisualizer",
+    "GradCAMPanel",
+    "GradientPanel",
+    "LRPPanel",
+]

@@ -1,0 +1,345 @@
+"""The attribution panels in Python: real TensorFlow, real ipywidgets and bqplot, no browser.
+
+Each test plays what a user's action sets (a bar click replayed as the front end sends it, a
+dropdown value, a slider value) and compares the PNG the panel shows with one computed
+independently from the methods and render helpers. PNG bytes are compared exactly: the
+methods are deterministic on CPU and the panel must show exactly what they return.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from conftest import nested_model, small_cnn
+from matplotlib.figure import Figure
+from model_guard import untouched
+
+from interpret_widgets.methods import (
+    grad_cam,
+    grad_cam_plus_plus,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)
+from interpret_widgets.model import get_adapter
+from interpret_widgets.render import overlay, to_png
+from interpret_widgets.widgets import GradCAMPanel, GradientPanel, LRPPanel
+from interpret_widgets.widgets.class_bars import softmax
+from interpret_widgets.widgets.panels import conservation_text
+
+NAMES = ["cat", "dog", "fox", "owl", "eel"]
+
+
+@pytest.fixture(scope="module")
+def model() -> keras.Model:
+    return small_cnn("dense", seed=3)
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(11).uniform(0, 1, (3, 16, 16, 3)).astype("float32")
+
+
+def expected_png(panel, raw: np.ndarray) -> bytes:
+    """The overlay the panel should show for ``raw``, built from the render helpers alone."""
+    image = panel.images[panel.image_index]
+    return to_png(overlay(image, raw, panel.cmap, panel.opacity, panel.normalization))
+
+
+def count_computes(panel) -> list[int]:
+    """Wrap the panel's own compute method; the list collects the classes computed."""
+    calls: list[int] = []
+    original = panel.compute
+
+    def counting(target: int):
+        calls.append(target)
+        return original(target)
+
+    panel.compute = counting
+    return calls
+
+
+def click_bar(panel, position: int, how: str) -> None:
+    """A bar click as the browser reports it: the synced ``selected`` or the custom msg."""
+    bars = panel.class_bars.bars
+    if how == "selected":
+        bars.selected = [position]
+    else:
+        bars._handle_custom_msgs(bars, {"event": "element_click", "data": {"index": position}}, [])
+
+
+# -- references: what each panel should show, computed without the panel --------------------
+def cam_reference(model, x, target, panel):
+    method = grad_cam if panel.variant == "gradcam" else grad_cam_plus_plus
+    return method(model, x, target, panel.layer)[0]
+
+
+def lrp_reference(model, x, target, panel):
+    from interpret_widgets.methods.lrp import lrp
+
+    return lrp(model, x, target, panel.rule, **panel.rule_parameters())[0]
+
+
+def gradient_reference(model, x, target, panel):
+    if panel.method == "smoothgrad":
+        return smoothgrad(model, x, target, samples=panel.samples, noise=panel.noise)[0]
+    if panel.method == "integrated_gradients":
+        return integrated_gradients(model, x, target, steps=panel.steps)[0]
+    return saliency(model, x, target)[0]
+
+
+PANELS = [
+    pytest.param(GradCAMPanel, cam_reference, {}, id="gradcam"),
+    pytest.param(GradCAMPanel, cam_reference, {"variant": "gradcam++"}, id="gradcam++"),
+    pytest.param(LRPPanel, lrp_reference, {}, id="lrp"),
+    pytest.param(LRPPanel, lrp_reference, {"rule": "epsilon", "epsilon": 0.01}, id="lrp-eps"),
+    pytest.param(GradientPanel, gradient_reference, {}, id="saliency"),
+    pytest.param(
+        GradientPanel, gradient_reference, {"method": "smoothgrad", "samples": 4}, id="smoothgrad"
+    ),
+    pytest.param(
+        GradientPanel,
+        gradient_reference,
+        {"method": "integrated_gradients", "steps": 8},
+        id="ig",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "reference", "traits"), PANELS)
+@pytest.mark.parametrize("how", ["selected", "custom_msg"])
+def test_bar_click_shows_that_class(model, images, cls, reference, traits, how):
+    with untouched(model):
+        panel = cls(model, images, NAMES, image_index=1, **traits)
+        x = images[1:2]
+        probs = softmax(get_adapter(model).logits(x)[0])
+        predicted = int(np.argmax(probs))
+        assert panel.status.state == "ok", panel.status.message
+        assert panel.target == predicted
+        assert panel.class_bars.classes[0] == predicted
+        assert list(panel.class_bars.bars.selected) == [0]
+        first = panel.heatmap.value
+        assert first == expected_png(panel, reference(model, x, predicted, panel))
+
+        click_bar(panel, 2, how)
+        clicked = panel.class_bars.classes[2]
+        assert panel.target == clicked != predicted
+        assert list(panel.class_bars.bars.selected) == [2]
+        assert panel.heatmap.value == expected_png(panel, reference(model, x, clicked, panel))
+        assert panel.heatmap.value != first
+        assert f"<b>{NAMES[clicked]}</b>" in panel.class_label.value
+        assert panel.status.state == "ok", panel.status.message
+
+
+def test_bars_show_top_k_softmax_probabilities(model, images):
+    panel = GradCAMPanel(model, images, NAMES, top_k=3)
+    probs = softmax(get_adapter(model).logits(images[:1])[0])
+    order = np.argsort(-probs)[:3]
+    bars = panel.class_bars.bars
+    assert panel.class_bars.classes == [int(i) for i in order]
+    assert list(bars.x) == [NAMES[i] for i in order]
+    np.testing.assert_allclose(bars.y, probs[order], rtol=0, atol=1e-7)
+    assert "iw-class-bars" in panel.class_bars.figure._dom_classes
+    # A class outside the top k gets its own bar, selected.
+    outside = int(np.argsort(-probs)[-1])
+    panel.target = outside
+    assert panel.class_bars.classes[-1] == outside
+    assert list(bars.selected) == [3]
+    # A click on the background clears bqplot's selection; the target stays highlighted.
+    bars.selected = None
+    assert list(bars.selected) == [3] and panel.target == outside
+
+
+def test_presentation_rerenders_without_recomputing(model, images):
+    with untouched(model):
+        panel = GradCAMPanel(model, images, NAMES)
+        calls = count_computes(panel)
+        raw = grad_cam(model, images[:1], panel.target, panel.layer)[0]
+        before = panel.heatmap.value, panel.rawmap.value
+        panel.cmap = "viridis"
+        panel.opacity = 0.8
+        panel.normalization = "abs"
+        assert calls == []
+        assert panel.heatmap.value == expected_png(panel, raw)
+        assert panel.heatmap.value != before[0] and panel.rawmap.value != before[1]
+        # Through the controls, as the browser sets them.
+        panel.cmap_dropdown.value = "gray"
+        panel.opacity_slider.value = 0.25
+        assert calls == [] and panel.cmap == "gray" and panel.opacity == 0.25
+        assert panel.heatmap.value == expected_png(panel, raw)
+        # Inputs recompute, once each.
+        panel.layer_dropdown.value = "relu_a"
+        assert calls == [panel.target]
+        raw = grad_cam(model, images[:1], panel.target, "relu_a")[0]
+        assert panel.heatmap.value == expected_png(panel, raw)
+        panel.variant_buttons.value = "gradcam++"
+        assert len(calls) == 2
+
+
+def test_new_image_follows_prediction_with_one_computation(model, images):
+    panel = GradCAMPanel(model, images, NAMES)
+    calls = count_computes(panel)
+    probs = softmax(get_adapter(model).logits(images)).argmax(axis=-1)
+    panel.image_slider.value = 2
+    assert panel.image_index == 2 and panel.target == probs[2]
+    assert calls == [probs[2]]
+    raw = grad_cam(model, images[2:3], int(probs[2]), panel.layer)[0]
+    assert panel.heatmap.value == expected_png(panel, raw)
+
+
+def test_side_by_side_second_class(model, images):
+    panel = GradCAMPanel(model, images, NAMES)
+    probs = softmax(get_adapter(model).logits(images[:1])[0])
+    runner_up = int(np.argsort(-probs)[1])
+    panel.compare_toggle.value = True
+    assert panel.compare_target == runner_up
+    assert panel.compare_row.layout.display is None
+    raw = grad_cam(model, images[:1], runner_up, panel.layer)[0]
+    assert panel.compare_heatmap.value == expected_png(panel, raw)
+    assert f"<b>{NAMES[runner_up]}</b>" in panel.compare_label.value
+    panel.compare_dropdown.value = 4
+    raw = grad_cam(model, images[:1], 4, panel.layer)[0]
+    assert panel.compare_heatmap.value == expected_png(panel, raw)
+    fig = panel.figure()
+    assert isinstance(fig, Figure) and len(fig.axes) >= 6
+
+
+@pytest.mark.parametrize("cls", [GradCAMPanel, LRPPanel, GradientPanel])
+def test_figure_shows_what_the_panel_shows(model, images, cls):
+    panel = cls(model, images, NAMES)
+    fig = panel.figure()
+    assert isinstance(fig, Figure)
+    assert NAMES[panel.target] in fig.get_suptitle()
+    assert panel.describe() in fig.get_suptitle()
+
+
+def test_lrp_conservation_line(model, images):
+    from interpret_widgets.methods.lrp import lrp_report
+
+    panel = LRPPanel(model, images, NAMES, rule="epsilon")
+    report = lrp_report(model, images[:1], panel.target, "epsilon", **panel.rule_parameters())
+    text = conservation_text(float(report.scores[0]), float(report.input_sum[0]))
+    assert panel.conservation.value == text
+    assert text.startswith("Σ R = ") and "· score (score " in text
+    assert "iw-conservation" in panel.conservation._dom_classes
+    # Parameters follow the rule: only ε is shown for the ε rule, α for α-β.
+    assert panel.epsilon_slider.layout.display is None
+    assert panel.alpha_slider.layout.display == "none"
+    panel.rule_dropdown.value = "alpha_beta"
+    assert panel.alpha_slider.layout.display is None
+    assert panel.rule_parameters() == {"alpha": 1.0, "beta": 0.0}
+    assert panel.status.state == "ok", panel.status.message
+
+
+def test_unused_parameter_does_not_recompute(model, images):
+    panel = GradientPanel(model, images, NAMES)
+    calls = count_computes(panel)
+    panel.steps = 4  # Integrated Gradients' parameter, saliency is shown
+    assert calls == []
+    panel.method_dropdown.value = "integrated_gradients"
+    assert len(calls) == 1
+    assert "Σ IG" in panel.map_note.value
+
+
+def test_css_classes(model, images):
+    panel = GradCAMPanel(model, images, NAMES)
+    assert "iw-heatmap" in panel.heatmap._dom_classes
+    assert "iw-rawmap" in panel.rawmap._dom_classes
+    assert "iw-class-label" in panel.class_label._dom_classes
+    assert "iw-cam-layer" in panel.layer_dropdown._dom_classes
+    assert "iw-status" in panel.status._dom_classes
+    grads = GradientPanel(model, images, NAMES)
+    assert "iw-gradient-method" in grads.method_dropdown._dom_classes
+    lrp_panel = LRPPanel(model, images, NAMES)
+    assert "iw-lrp-rule" in lrp_panel.rule_dropdown._dom_classes
+
+
+# -- bad input: a message in the widget, never a traceback ----------------------------------
+def _no_spatial_model() -> keras.Model:
+    inp = keras.Input((16, 16, 3))
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(inp))
+    return keras.Model(inp, out, name="flat_model")
+
+
+def _tabular_model() -> keras.Model:
+    inp = keras.Input((10,))
+    return keras.Model(inp, keras.layers.Dense(3, activation="softmax")(inp), name="tabular")
+
+
+@pytest.mark.parametrize(
+    ("make", "data", "message"),
+    [
+        (lambda: small_cnn("dense"), np.zeros((2, 16, 16, 1), "float32"), "expects 3"),
+        (lambda: small_cnn("dense"), np.zeros((2, 20, 20, 3), "float32"), "expects"),
+        (lambda: small_cnn("dense"), np.zeros((16, 16), "float32"), "rank 4"),
+        (_no_spatial_model, np.zeros((2, 16, 16, 3), "float32"), "4-D"),
+        (_tabular_model, np.zeros((2, 10), "float32"), "image models"),
+        (lambda: "not a model", np.zeros((2, 16, 16, 3), "float32"), "keras.Model"),
+    ],
+    ids=["grayscale", "size", "rank", "no-4d-layer", "tabular", "not-a-model"],
+)
+def test_bad_input_becomes_a_status_message(make, data, message):
+    panel = GradCAMPanel(make(), data)
+    assert panel.status.state == "error"
+    assert message in panel.status.message
+    assert "iw-status-error" in panel.status._dom_classes
+    panel.opacity = 0.3  # still usable: no exception
+    with pytest.raises(RuntimeError, match="not usable"):
+        panel.figure()
+
+
+def test_wrong_class_names_count(model, images):
+    panel = GradientPanel(model, images, ["a", "b"])
+    assert panel.status.state == "error" and "2 names" in panel.status.message
+
+
+def test_failed_computation_is_reported_and_recoverable(model, images):
+    with untouched(model):
+        panel = GradCAMPanel(model, images, NAMES)
+        panel.layer = "gap"  # no spatial axes: the method refuses
+        assert panel.status.state == "error"
+        assert "no spatial axes" in panel.status.message
+        assert panel.heatmap.value == b""
+        panel.layer_dropdown.value = "conv_a"
+        assert panel.status.state == "ok"
+        raw = grad_cam(model, images[:1], panel.target, "conv_a")[0]
+        assert panel.heatmap.value == expected_png(panel, raw)
+
+
+def test_invalid_trait_values_are_refused(model, images):
+    import traitlets
+
+    panel = GradCAMPanel(model, images, NAMES)
+    for name, value in [("target", 5), ("image_index", 3), ("cmap", "nope"), ("opacity", 2.0)]:
+        with pytest.raises(traitlets.TraitError):
+            setattr(panel, name, value)
+    assert panel.status.state == "ok"
+
+
+def test_nested_model_and_single_image(images):
+    nested = nested_model()
+    with untouched(nested):
+        panel = GradCAMPanel(nested, images[0])  # one image: the batch axis is added
+        assert panel.status.state == "ok", panel.status.message
+        assert panel.layer == "inner_relu"
+        assert "inner_conv1" in panel.layer_dropdown.options
+        assert panel.class_names == [f"class {i}" for i in range(4)]
+        raw = grad_cam(nested, images[:1], panel.target, "inner_relu")[0]
+        assert panel.heatmap.value == expected_png(panel, raw)
+        click_bar(panel, 1, "custom_msg")
+        raw = grad_cam(nested, images[:1], panel.target, "inner_relu")[0]
+        assert panel.heatmap.value == expected_png(panel, raw)
+
+
+def test_inactive_panel_waits(model, images):
+    panel = GradCAMPanel(model, images, NAMES, active=False)
+    assert panel.heatmap.value == b""
+    calls = count_computes(panel)
+    panel.target = 1
+    panel.cmap = "gray"
+    assert calls == []
+    panel.active = True
+    assert calls == [1]
+    raw = grad_cam(model, images[:1], 1, panel.layer)[0]
+    assert panel.heatmap.value == expected_png(panel, raw)

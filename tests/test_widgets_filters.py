@@ -1,0 +1,266 @@
+"""FilterVisualizer in Python: the real feature-visualization engine in a worker thread.
+
+Runs are short (tens of steps on a 16×16 model). Where a test needs to act at an exact
+step, it hooks the optimizer's own ``steps()`` generator (a real FilterOptimizer) to press
+Stop from inside the worker right after that step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import keras
+import numpy as np
+import pytest
+from conftest import small_cnn
+from model_guard import untouched
+
+from interpret_widgets.methods.featviz import FilterOptimizer, FilterVisualization
+from interpret_widgets.widgets.filter_visualizer import (
+    FilterVisualizer,
+    format_channels,
+    parse_channels,
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> keras.Model:
+    return small_cnn("dense")
+
+
+def stop_at(viz: FilterVisualizer, step: int) -> list[int]:
+    """Make the next run press Stop while ``step`` computes; returns the steps it saw."""
+    seen: list[int] = []
+    make = viz._make_optimizer
+
+    def hooked(params: dict) -> FilterOptimizer:
+        optimizer = make(params)
+        steps = optimizer.steps
+
+        def watched(*args, **kwargs):
+            for progress in steps(*args, **kwargs):
+                seen.append(progress.step)
+                if progress.step == step:  # Stop arrives while this step computes
+                    viz._stop_button.click()
+                yield progress
+
+        optimizer.steps = watched
+        return optimizer
+
+    viz._make_optimizer = hooked
+    return seen
+
+
+def test_short_run_completes(model):
+    with untouched(model):
+        viz = FilterVisualizer(model, layer="conv_b", channels=[0, 3, 5])
+        viz.steps = 20
+        viz.image_every = 5
+        assert viz.result is None and not viz.running
+        viz._start_button.click()
+        assert viz.wait(60)
+    assert not viz.running
+    assert viz.status.state == "ok", viz.status.message
+    assert viz.status.message.startswith("done: 20 steps")
+    assert viz._progress.max == 20 and viz._progress.value == 20
+    assert viz._progress_label.value.startswith("step 20 / 20 · ")
+    assert "steps/s" in viz._progress_label.value
+    result = viz.result
+    assert isinstance(result, FilterVisualization)
+    assert result.images.shape == (3, 16, 16, 3)
+    assert result.channels == (0, 3, 5) and result.layer == "conv_b"
+    assert viz._grid.value[:4] == b"\x89PNG"
+    assert viz._lines.y.shape == (3, 20)
+    np.testing.assert_allclose(viz._lines.y, result.objectives_history.T, rtol=1e-6)
+    assert list(viz._lines.labels) == ["ch 0", "ch 3", "ch 5"]
+    assert viz._stop_button.disabled
+
+
+def test_stop_halts_within_one_step_and_keeps_images(model):
+    viz = FilterVisualizer(model, layer="relu_a", channels=[1, 2])
+    viz.steps = 400
+    seen = stop_at(viz, 7)
+    viz.start()
+    assert viz.wait(60)
+    assert seen[-1] == 7, "no step may run after the one during which Stop was pressed"
+    assert viz._progress.value == 7 < viz._progress.max == 400
+    assert viz.status.message == "stopped at step 7 / 400; images kept"
+    assert viz.result.images.shape == (2, 16, 16, 3)
+    assert viz.result.objectives_history.shape == (7, 2)
+    assert viz._grid.value
+    time.sleep(0.2)
+    assert viz._progress.value == 7
+
+
+def test_stop_button_from_the_kernel(model):
+    viz = FilterVisualizer(model, channels=[0])
+    viz.steps = 100_000
+    viz.start()
+    deadline = time.monotonic() + 30
+    while viz._progress.value < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    viz._stop_button.click()
+    assert viz.wait(10)
+    final = viz._progress.value
+    assert 3 <= final < 100_000
+    time.sleep(0.2)
+    assert viz._progress.value == final
+    assert viz.result is not None and viz.result.objectives_history.shape[0] == final
+
+
+def test_double_start_runs_one_optimizer(model):
+    viz = FilterVisualizer(model, channels=[0, 1])
+    viz.steps = 30
+    active, peak, runs = [0], [0], []
+    lock = threading.Lock()
+    run = viz._run
+
+    def counted(run_id, stop, params):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            runs.append(run_id)
+        try:
+            return run(run_id, stop, params)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    viz._run = counted
+    viz._start_button.click()
+    first = viz._thread
+    viz._start_button.click()
+    viz._start_button.click()
+    assert viz.wait(60)
+    assert not first.is_alive()
+    assert peak[0] == 1
+    assert runs[-1] == viz._run_id == 3
+    assert viz._progress.value == 30
+    assert viz.status.message.startswith("done: 30 steps")
+
+
+def test_parameter_change_restarts(model):
+    viz = FilterVisualizer(model, channels=[0])
+    viz.steps = 100_000
+    viz.start()
+    deadline = time.monotonic() + 30
+    while viz._progress.value < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    old = viz._thread
+    viz._steps_input.value = 15  # a control moved during the run
+    assert viz._thread is not old
+    assert viz.wait(60)
+    assert not old.is_alive()
+    assert viz._progress.max == 15 and viz._progress.value == 15
+    assert viz.result.objectives_history.shape == (15, 1)
+    # Without a run, a change starts nothing.
+    viz.seed = 3
+    assert not viz.running
+
+
+def test_worker_error_in_status_line(model):
+    viz = FilterVisualizer(model, layer="conv_b", channels=[0, 99])
+    viz.steps = 5
+    viz._start_button.click()
+    assert viz.wait(30)
+    assert viz.status.state == "error"
+    assert "channel 99 is out of range" in viz.status.message
+    assert "Traceback" in viz.last_traceback
+    assert not viz.running and viz.result is None
+    # The widget stays usable.
+    viz.channels = [0]
+    viz.start()
+    assert viz.wait(60)
+    assert viz.status.state == "ok" and viz.result is not None
+
+
+def test_controls_and_channel_text(model):
+    viz = FilterVisualizer(model)
+    assert viz.layer == "conv_b"
+    assert viz.channels == list(range(8))
+    assert viz._channels_text.value == "0-7"
+    assert viz.size == 16
+    viz._channels_text.value = "1-3, 9 11"
+    assert viz.channels == [1, 2, 3, 9, 11]
+    viz._channels_text.value = "5-2"
+    assert viz.channels == [1, 2, 3, 9, 11]
+    assert viz.status.state == "error" and "backwards" in viz.status.message
+    assert viz._channels_text.value == "1-3, 9, 11"
+    viz.channels = [4, 5, 6]
+    assert viz._channels_text.value == "4-6"
+    viz._layer_select.value = "conv_a"
+    viz._param_select.value = "pixel"
+    viz._lr_input.value = 0.1
+    viz._size_input.value = 24
+    viz._seed_input.value = 4
+    assert viz.parameters() == {
+        "layer": "conv_a",
+        "channels": [4, 5, 6],
+        "steps": 256,
+        "learning_rate": 0.1,
+        "size": 24,
+        "parametrization": "pixel",
+        "seed": 4,
+    }
+    labels = dict(viz._layer_select.options)
+    assert labels["pool_a · (8, 8, 8)"] == "pool_a"
+    viz.layer = "gap"
+    assert viz.layer == "conv_a" and viz._layer_select.value == "conv_a"
+    assert viz.status.state == "error" and "'gap' has no 4-D output" in viz.status.message
+    assert FilterVisualizer(model, layer="logits").layer == "conv_b"
+    classes = {
+        "iw-progress": viz._progress,
+        "iw-progress-label": viz._progress_label,
+        "iw-start": viz._start_button,
+        "iw-stop": viz._stop_button,
+        "iw-filter-grid": viz._grid,
+        "iw-objective-chart": viz._chart,
+        "iw-filter-layer": viz._layer_select,
+        "iw-status": viz.status,
+    }
+    for name, widget in classes.items():
+        assert name in widget._dom_classes, name
+
+
+def test_pixel_parametrization_and_size(model):
+    viz = FilterVisualizer(model, layer="conv_a", channels=[2])
+    viz.parametrization = "pixel"
+    viz.size = 24
+    viz.steps = 4
+    viz.start()
+    assert viz.wait(60)
+    assert viz.status.state == "ok", viz.status.message
+    assert viz.result.images.shape == (1, 24, 24, 3)
+
+
+def test_parse_and_format_channels():
+    assert parse_channels("0-3,7") == [0, 1, 2, 3, 7]
+    assert parse_channels(" 5 ") == [5]
+    assert format_channels([0, 1, 2, 3, 7, 9, 10]) == "0-3, 7, 9-10"
+    for bad in ("", "a", "-1", "3-1", "1.5"):
+        with pytest.raises(ValueError):
+            parse_channels(bad)
+
+
+def test_model_without_spatial_layers():
+    dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="flat")
+    viz = FilterVisualizer(dense)
+    assert viz.status.state == "error" and "no layer with a 4-D" in viz.status.message
+    assert viz._start_button.disabled
+
+
+def test_demo_model():
+    from interpret_widgets.demo import DEMO_MODEL_PATH, load_demo_model
+
+    if not DEMO_MODEL_PATH.is_file():
+        pytest.skip("the demo model has not been trained yet")
+    model = load_demo_model()
+    with untouched(model):
+        viz = FilterVisualizer(model, channels=[0, 1])
+        assert viz.layer == "relu3" and viz.size == 64
+        viz.steps = 10
+        viz.start()
+        assert viz.wait(60)
+    assert viz.status.state == "ok", viz.status.message
+    assert viz.result.images.shape == (2, 64, 64, 3)
