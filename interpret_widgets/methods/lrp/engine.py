@@ -208,7 +208,8 @@ def _make_function(
         result = relevance.get(plan.input_key)
         if result is None:
             result = ops.zeros_like(x)
-        sums = [_sample_sum(relevance[key]) for _, key in plan.layer_keys]
+        totals = {key: _sample_sum(relevance[key]) for key in dict.fromkeys(plan.sum_keys)}
+        sums = [totals[key] for key in plan.sum_keys]
         return result, scores, classes, sums
 
     return propagate
@@ -267,10 +268,18 @@ def _step_function(step: Step, keys: tuple[Key, ...]) -> Callable[..., Any]:
     return call
 
 
-def _divide(relevance: Any, z: Any, stabilizer: float) -> Any:
-    """R / (z + s·sign(z)), sign(0) = +1; with s = 0, zero where z = 0."""
+def _divide(relevance: Any, z: Any, stabilizer: float, sign: str | None = None) -> Any:
+    """R / (z + s·sign(z)), sign(0) = +1; with s = 0, zero where z = 0.
+
+    ``sign`` is the sign z is known to have (``"positive"``: z ≥ 0, ``"negative"``: z ≤ 0,
+    where a z = 0 has only zero numerators, so either stabilizer gives the same result).
+    """
     if stabilizer == 0:
         return ops.divide_no_nan(relevance, z)
+    if sign == "positive":
+        return relevance / (z + stabilizer)
+    if sign == "negative":
+        return relevance / (z - stabilizer)
     return relevance / ops.where(z >= 0, z + stabilizer, z - stabilizer)
 
 
@@ -301,12 +310,12 @@ def unit_relevance(
         for i in members:
             part = parts[i] if terms[i].sign == 1 else terms[i].sign * parts[i]
             denominator = part if denominator is None else denominator + part
-        scale = _divide(upper, denominator, rule.stabilizer)
+        scale = _divide(upper, denominator, rule.stabilizer, group.sign)
         if group.share != 1:
             scale = group.share * scale
         if group.where is not None:
             keep = z > 0 if group.where == "positive" else z < 0
-            scale = ops.where(keep, scale, ops.zeros_like(scale))
+            scale = ops.where(keep, scale, 0.0)
         scales.append(scale)
     # Cotangent of every (input, weights) map; terms that read x go through W and W⁺.
     maps: dict[tuple[str, Params], Any] = {}
@@ -396,13 +405,13 @@ def _source(name: str, x: Any, rule: Rule) -> Any:
         return ops.minimum(x, 0.0)
     if name == "ones":
         return ops.ones_like(x)
-    if name in ("low", "high"):
+    if name in ("x-low", "x-high"):
         if not isinstance(rule, ZBox):
             raise ValueError(f"only the zbox rule reads the {name!r} bound")
-        bound = bound_array(rule.low if name == "low" else rule.high)
+        low = name == "x-low"
+        bound = bound_array(rule.low if low else rule.high)
         if bound is None:
             axes = tuple(range(1, len(x.shape)))
-            reduce = ops.min if name == "low" else ops.max
-            bound = reduce(x, axis=axes, keepdims=True)
-        return ops.broadcast_to(ops.cast(bound, x.dtype), ops.shape(x))
+            bound = (ops.min if low else ops.max)(x, axis=axes, keepdims=True)
+        return x - ops.cast(bound, x.dtype)
     raise ValueError(f"unknown term source {name!r}")

@@ -87,6 +87,11 @@ class Plan:
     def input_key(self) -> int:
         return self.graph.input_keys[0]
 
+    @property
+    def sum_keys(self) -> list[Key]:
+        """The key whose relevance each entry of ``layer_keys`` reports."""
+        return [key for _, key in self.layer_keys]
+
     def nonnegative_inputs(self, input_nonnegative: bool) -> dict[int, bool]:
         """id(unit) → whether the unit's input is never negative.
 

@@ -78,8 +78,8 @@ def plus_gamma(gamma: float, positive_part: bool) -> Params:
 class Term:
     """One partial output z_t = W_t x_t (+ b_t) of a rule.
 
-    ``source`` names the input: ``"x"``, ``"x+"``, ``"x-"``, ``"ones"``, ``"low"`` or
-    ``"high"``. ``weights`` and ``bias`` modify the layer's parameters; ``bias=None`` leaves
+    ``source`` names the input: ``"x"``, ``"x+"``, ``"x-"``, ``"ones"``, or the distance
+    to the lower or upper bound of the input box, ``"x-low"`` (x − l) or ``"x-high"`` (x − h). ``weights`` and ``bias`` modify the layer's parameters; ``bias=None`` leaves
     the bias out of this term.
     """
 
@@ -100,11 +100,14 @@ class Group:
     """A denominator and the share of relevance it redistributes.
 
     ``where`` restricts the group to outputs whose unmodified z is ``"positive"`` or
-    ``"negative"`` (LRP-γ for signed outputs); ``None`` takes every output.
+    ``"negative"`` (LRP-γ for signed outputs); ``None`` takes every output. ``sign`` states
+    the sign the denominator always has where the group applies (z⁺ ≥ 0, z⁻ ≤ 0), which
+    makes the stabilizer a single addition; ``None`` where it may take either sign.
     """
 
     share: float = 1.0
     where: str | None = None
+    sign: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,9 +198,10 @@ class AlphaBeta(Rule):
         return positive_terms + (Term("x+", NEGATIVE, None, 1), Term("x-", POSITIVE, None, 1))
 
     def groups(self) -> tuple[Group, ...]:
+        positive_group = Group(float(self.alpha), sign="positive")
         if self.beta == 0:
-            return (Group(float(self.alpha)),)
-        return (Group(float(self.alpha)), Group(-float(self.beta)))
+            return (positive_group,)
+        return (positive_group, Group(-float(self.beta), sign="negative"))
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,9 @@ class Flat(Rule):
     def terms(self) -> tuple[Term, ...]:
         return (Term("ones", ONES, None),)
 
+    def groups(self) -> tuple[Group, ...]:
+        return (Group(sign="positive"),)
+
 
 @dataclass(frozen=True)
 class Gamma(Rule):
@@ -273,7 +280,7 @@ class Gamma(Rule):
         )
 
     def groups(self) -> tuple[Group, ...]:
-        return (Group(1.0, "positive"), Group(1.0, "negative"))
+        return (Group(1.0, "positive", "positive"), Group(1.0, "negative", "negative"))
 
 
 def _frozen_bound(value: Any) -> Any:
@@ -303,7 +310,9 @@ class ZBox(Rule):
     """LRP-z^B for inputs bounded by l ≤ x ≤ h (the first layer).
 
     R_i = Σ_j (x_i w_ij − l_i w⁺_ij − h_i w⁻_ij) / z_j R_j, z_j the sum of the numerators
-    over i (the bias cancels). ``low`` and ``high`` are bounds of the values *entering the
+    over i (the bias cancels). It is computed in the equal form
+    (x_i − l_i) w⁺_ij + (x_i − h_i) w⁻_ij, so an input at its bound gets exactly zero
+    instead of the rounding left by cancelling large terms. ``low`` and ``high`` are bounds of the values *entering the
     layer* (the model input unless preprocessing layers come first): scalars or arrays that
     broadcast to one sample (e.g. per channel, shape ``(C,)``). ``None`` takes each image's
     own minimum and maximum there.
@@ -332,9 +341,8 @@ class ZBox(Rule):
 
     def terms(self) -> tuple[Term, ...]:
         return (
-            Term("x", KEEP, None, 0, 1.0),
-            Term("low", POSITIVE, None, 0, -1.0),
-            Term("high", NEGATIVE, None, 0, -1.0),
+            Term("x-low", POSITIVE, None),
+            Term("x-high", NEGATIVE, None),
         )
 
     def describe(self) -> str:
