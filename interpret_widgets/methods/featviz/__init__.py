@@ -10,6 +10,7 @@ References
 Olah, Mordvintsev & Schubert (2017), "Feature Visualization", Distill.
 """
 
+from .arguments import MAX_CHANNELS
 from .objectives import (
     IMAGE,
     LOGITS,
@@ -28,7 +29,6 @@ from .objectives import (
     neuron,
 )
 from .optimizer import (
-    MAX_CHANNELS,
     FilterOptimizer,
     FilterVisualization,
     Progress,

@@ -13,7 +13,10 @@ Every batch item has its own randomness (initial values and transforms) seeded f
 ``(seed, channel, occurrence)``, and items interact only through the optional diversity
 term, so K channels optimized together give the same images as K separate runs.
 
-The user's model is never modified: the optimizer owns its variable and its Adam state.
+A channel that is off for the grey starting image would have a zero gradient; the ReLUs
+that the objective reads get Lucid's redirected gradient in our execution (see
+:mod:`.redirect`). The user's model is never modified: the optimizer owns its variable and
+its Adam state.
 
 References
 ----------
@@ -25,13 +28,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import keras
 import numpy as np
 
-from ...model import LayerEntry, applies_softmax, backend, get_adapter
+from ...model import applies_softmax, backend, get_adapter
+from .arguments import (
+    channels_of,
+    positive_int,
+    regularizer_list,
+    seed_of,
+    sizes,
+    value_map,
+)
 from .objectives import IMAGE, LOGITS, Objective, class_logit
 from .objectives import channel as channel_objective
 from .objectives import diversity as diversity_objective
@@ -39,9 +50,6 @@ from .param import make_parametrization
 from .redirect import redirected_relu_steps
 from .regularizers import Regularizer
 from .transforms import identity_matrix, make_transforms, warp
-
-#: The most channels one optimizer takes when ``channels=None`` asks for all of them.
-MAX_CHANNELS = 256
 
 
 @dataclass(frozen=True)
@@ -151,24 +159,24 @@ class FilterOptimizer:
         redirect_relu: bool = True,
     ) -> None:
         self._adapter = adapter = get_adapter(model)
-        self.total_steps = _positive_int(steps, "steps")
-        self.seed = _seed(seed)
+        self.total_steps = positive_int(steps, "steps")
+        self.seed = seed_of(seed)
         if not isinstance(learning_rate, Real) or not learning_rate > 0:
             raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
         self.entry = adapter.resolve_layer(layer)
         self.layer = adapter.name_of(self.entry)
-        self.channels = _channels(channels, self.entry, self.layer)
+        self.channels = channels_of(channels, self.entry, self.layer)
         k = len(self.channels)
-        image_shape, self.model_size = _sizes(adapter.input_shape, adapter.name, size)
+        image_shape, self.model_size = sizes(adapter.input_shape, adapter.name, size)
         self.param = make_parametrization(parametrization, *image_shape)
-        self._map = _value_map(value_range, preprocess)
+        self._map = value_map(value_range, preprocess)
         chain = make_transforms(transforms, max(image_shape[:2]))
         self._warp = bool(chain.transforms) or image_shape[:2] != self.model_size
 
         self.objective = self._default_objective() if objective is None else objective
         if not isinstance(self.objective, Objective):
             raise TypeError(f"objective must be an Objective, got {type(objective).__name__}")
-        extra = [-r for r in _regularizers(regularizers)]
+        extra = [-r for r in regularizer_list(regularizers)]
         if not isinstance(diversity, Real):
             raise TypeError(f"diversity must be a number, got {type(diversity).__name__}")
         if diversity:
@@ -310,18 +318,22 @@ class FilterOptimizer:
 
         Images are rendered (an extra small computation) at steps that are multiples of
         ``every`` when ``images`` is true. Breaking out of the loop stops the optimization;
-        :meth:`result` then gives the images reached so far.
+        :meth:`result` then gives the images reached so far. Nothing runs before the first
+        ``next``; each new iteration starts again from the initial state (same seed, same
+        images).
 
         Raises
         ------
         ValueError
             If ``every < 1``.
         """
-        every = _positive_int(every, "every")
+        every = positive_int(every, "every")
+        return self._run(every, bool(images))
+
+    def _run(self, every: int, images: bool) -> Iterator[Progress]:
         self.reset()
         start = time.perf_counter()
-        k = len(self.channels)
-        dummy = np.zeros((k, 6), dtype=np.float32)
+        dummy = np.zeros((len(self.channels), 6), dtype=np.float32)
         for index in range(self.total_steps):
             matrices = self._matrices[index] if self._matrices is not None else dummy
             values = backend.to_numpy(self._call("step", np.ascontiguousarray(matrices)))
@@ -329,7 +341,8 @@ class FilterOptimizer:
             shown = None
             if images and (index + 1) % every == 0:
                 shown = backend.to_numpy(self._call("images")[1])
-            yield Progress(index + 1, self.total_steps, values, shown, time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            yield Progress(index + 1, self.total_steps, values, shown, elapsed)
 
     def result(self) -> FilterVisualization:
         """The current images, their activations, and the objective history so far."""
@@ -373,109 +386,3 @@ def visualize_filters(
     for _ in optimizer.steps(images=False):
         pass
     return optimizer.result()
-
-
-# -- argument checks ------------------------------------------------------------------------
-def _positive_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _seed(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _channels(channels: object, entry: LayerEntry, name: str) -> list[int]:
-    count = entry.channels
-    if len(entry.output_shape) < 2 or count is None:
-        raise ValueError(
-            f"layer {name!r} has output shape {entry.output_shape} with no channel axis; "
-            "feature visualization needs a layer whose last axis holds channels"
-        )
-    if channels is None:
-        if count > MAX_CHANNELS:
-            raise ValueError(
-                f"layer {name!r} has {count} channels, more than {MAX_CHANNELS} in one batch; "
-                "pass the channels to visualize"
-            )
-        return list(range(count))
-    if isinstance(channels, bool):
-        raise TypeError("channels must be an int, a sequence of ints or None, got a bool")
-    if isinstance(channels, Integral):
-        channels = [channels]
-    if not isinstance(channels, (Sequence, np.ndarray)) or isinstance(channels, str):
-        raise TypeError(
-            f"channels must be an int, a sequence of ints or None, got {type(channels).__name__}"
-        )
-    values = list(channels)
-    if not values:
-        raise ValueError("channels is empty; give at least one channel")
-    for c in values:
-        if isinstance(c, bool) or not isinstance(c, Integral):
-            raise TypeError(f"channels must be ints, got {c!r}")
-        if not 0 <= c < count:
-            raise ValueError(
-                f"channel {c} is out of range: layer {name!r} has {count} channels (0..{count - 1})"
-            )
-    return [int(c) for c in values]
-
-
-def _sizes(
-    input_shape: tuple, model_name: str, size: int | tuple[int, int] | None
-) -> tuple[tuple[int, int, int], tuple[int, int]]:
-    """The image shape ``(h, w, c)`` to optimize and the spatial size the model gets."""
-    if len(input_shape) != 4:
-        raise ValueError(
-            f"model {model_name!r} has input shape {input_shape}; feature visualization needs "
-            "an image input (N, H, W, C)"
-        )
-    _, mh, mw, c = input_shape
-    if c is None:
-        raise ValueError(f"model {model_name!r} has an unknown number of input channels")
-    if size is None:
-        if mh is None or mw is None:
-            raise ValueError(
-                f"model {model_name!r} takes inputs of any size {input_shape}; give size="
-            )
-        h, w = int(mh), int(mw)
-    else:
-        pair = (size, size) if isinstance(size, Integral) else tuple(size)
-        if len(pair) != 2 or not all(isinstance(s, Integral) and s >= 8 for s in pair):
-            raise ValueError(f"size must be an int >= 8 or a pair of them, got {size!r}")
-        h, w = int(pair[0]), int(pair[1])
-    return (h, w, int(c)), (int(mh or h), int(mw or w))
-
-
-def _value_map(
-    value_range: tuple[float, float] | None, preprocess: Callable[[Any], Any] | None
-) -> Callable[[Any], Any]:
-    if value_range is not None and preprocess is not None:
-        raise ValueError("give value_range or preprocess, not both")
-    if preprocess is not None:
-        if not callable(preprocess):
-            raise TypeError(f"preprocess must be callable, got {type(preprocess).__name__}")
-        return preprocess
-    if value_range is None:
-        return lambda x: x
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"value_range must be (low, high), got {value_range!r}") from error
-    if not low < high:
-        raise ValueError(f"value_range needs low < high, got {value_range!r}")
-    if (low, high) == (0.0, 1.0):
-        return lambda x: x
-    return lambda x: low + (high - low) * x
-
-
-def _regularizers(regularizers: Sequence[Regularizer]) -> list[Regularizer]:
-    if isinstance(regularizers, Objective):
-        regularizers = [regularizers]
-    items = list(regularizers)
-    for r in items:
-        if not isinstance(r, Objective):
-            raise TypeError(f"regularizers must be Regularizer objects, got {type(r).__name__}")
-    return items

@@ -5,8 +5,9 @@ at every step the image is padded, shifted, rescaled and rotated a little before
 sees it. Lucid applies the chain as a sequence of image operations whose output grows and
 shrinks; here each transform only updates a 3×3 matrix (output pixel → source pixel) and a
 canvas size, so the whole chain becomes one bilinear warp that lands exactly on the model's
-input size. That costs one gather per step, has an exact gradient, and lets models whose
-input size is fixed (a Flatten before a Dense) be visualized with the same transforms.
+input size. That costs one resampling per step (instead of four), and lets models whose
+input size is fixed (a Flatten before a Dense) be visualized with the same transforms. The
+padding shows up as a slight zoom-out with :data:`FILL_VALUE` around the image.
 
 The random parameters are drawn in numpy, ahead of time, per batch item and per transform
 from generators seeded with the item's own entropy. An item's transforms therefore depend
