@@ -149,7 +149,7 @@ def test_load_demo_model_returns_distinct_objects(model) -> None:
 
 
 def test_model_accuracy_on_held_out_images(model) -> None:
-    # Training used seeds >= 1000; seed 7 is held out.  Measured: 0.XXX.
+    # Training used seeds >= 1000; seed 7 is held out.  Measured: 1.000 (500/500).
     images, labels, _ = demo_images(500, seed=7)
     probs = np.asarray(model.predict(images, batch_size=250, verbose=0))
     assert probs.shape == (500, len(CLASS_NAMES))

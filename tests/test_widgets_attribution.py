@@ -138,7 +138,7 @@ def test_bars_show_top_k_softmax_probabilities(model, images):
     order = np.argsort(-probs)[:3]
     bars = panel.class_bars.bars
     assert panel.class_bars.classes == [int(i) for i in order]
-    assert list(bars.x) == [NAMES[i] for i in order]
+    assert list(bars.x) == [f"{NAMES[i]} {probs[i]:.2f}" for i in order]
     np.testing.assert_allclose(bars.y, probs[order], rtol=0, atol=1e-7)
     assert "iw-class-bars" in panel.class_bars.figure._dom_classes
     # A class outside the top k gets its own bar, selected.

@@ -248,6 +248,7 @@ class AttributionPanel(PanelView):
     @traitlets.observe("compare")
     def _on_compare_change(self, change: dict[str, Any]) -> None:
         self.compare_row.layout.display = None if change["new"] else "none"
+        self.compare_dropdown.disabled = not change["new"]
         with self.hold_updates():
             if change["new"] and self._ready and self.compare_target < 0:
                 self.compare_target = self._runner_up()

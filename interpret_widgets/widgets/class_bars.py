@@ -34,14 +34,18 @@ def generic_class_names(count: int) -> list[str]:
     return [f"class {i}" for i in range(int(count))]
 
 
-def _axis_labels(names: Sequence[str]) -> list[str]:
-    """Short, unique tick labels (an ordinal scale merges equal labels)."""
+def _axis_labels(names: Sequence[str], probabilities: Sequence[float]) -> list[str]:
+    """Short, unique tick labels with the probability, e.g. ``"star 0.93"``.
+
+    The probability sits in the label rather than on the bar, where a short bar would
+    push it onto the axis. Labels are made unique (an ordinal scale merges equal ones).
+    """
     labels: list[str] = []
-    for name in names:
+    for name, probability in zip(names, probabilities, strict=True):
         text = str(name)
         if len(text) > _MAX_LABEL:
             text = text[: _MAX_LABEL - 1] + "…"
-        labels.append(text)
+        labels.append(f"{text} {probability:.2f}")
     seen: dict[str, int] = {}
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
@@ -92,9 +96,6 @@ class ClassBars(traitlets.HasTraits):
             interactions={"click": "select"},
             selected_style={"fill": SELECTED_COLOUR},
             unselected_style={"fill": UNSELECTED_COLOUR},
-            label_display=True,
-            label_display_format=".2f",
-            label_font_style={"font-size": "11px"},
             tooltip=bq.Tooltip(fields=["x", "y"], formats=["", ".3f"], labels=["class", "p"]),
         )
         axes = [
@@ -110,7 +111,7 @@ class ClassBars(traitlets.HasTraits):
         self.figure = bq.Figure(
             marks=[self.bars],
             axes=axes,
-            fig_margin={"top": 8, "bottom": 38, "left": 120, "right": 28},
+            fig_margin={"top": 8, "bottom": 38, "left": 140, "right": 22},
             min_aspect_ratio=0.01,
             max_aspect_ratio=100,
             layout=widgets.Layout(width=f"{width}px", height=f"{height}px"),
@@ -139,7 +140,9 @@ class ClassBars(traitlets.HasTraits):
 
     def _redraw(self) -> None:
         classes = self._shown_classes()
-        labels = _axis_labels([self.class_names[i] for i in classes])
+        labels = _axis_labels(
+            [self.class_names[i] for i in classes], self.probabilities[classes]
+        )
         with self.bars.hold_sync():
             self.classes = classes
             self.bars.x = np.array(labels)

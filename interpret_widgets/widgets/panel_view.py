@@ -49,7 +49,7 @@ class PanelView(widgets.VBox):
             0, min=0, max=0, description="image", continuous_update=False
         ).add_class("iw-panel-image-slider")
         self.cmap_dropdown = widgets.Dropdown(
-            options=list(CMAPS), description="colormap", layout=widgets.Layout(width="190px")
+            options=list(CMAPS), description="colormap", layout=widgets.Layout(width="200px")
         ).add_class("iw-cmap")
         self.opacity_slider = widgets.FloatSlider(
             0.5, min=0.0, max=1.0, step=0.05, description="opacity", readout_format=".2f"
@@ -61,7 +61,7 @@ class PanelView(widgets.VBox):
             False, description="compare with", indent=False, layout=widgets.Layout(width="110px")
         ).add_class("iw-compare")
         self.compare_dropdown = widgets.Dropdown(
-            options=[], layout=widgets.Layout(width="180px")
+            options=[], disabled=True, layout=widgets.Layout(width="180px")
         ).add_class("iw-compare-class")
         self.compare_label = widgets.HTML().add_class("iw-compare-label")
         self.compare_heatmap = image_widget(self._size).add_class("iw-heatmap-compare")
@@ -123,8 +123,6 @@ class PanelView(widgets.VBox):
                 self.cmap_dropdown,
                 self.opacity_slider,
                 self.normalization_dropdown,
-                self.compare_toggle,
-                self.compare_dropdown,
             ],
             layout=widgets.Layout(flex_flow="row wrap"),
         )
@@ -136,6 +134,7 @@ class PanelView(widgets.VBox):
             maps,
             method,
             presentation,
+            widgets.HBox([self.compare_toggle, self.compare_dropdown]),
             self.compare_row,
             self.status,
         ]

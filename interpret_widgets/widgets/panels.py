@@ -63,7 +63,7 @@ class GradCAMPanel(AttributionPanel):
         ).add_class("iw-cam-layer")
         self.variant_buttons = widgets.ToggleButtons(
             options=[(label, key) for key, (label, _) in CAM_VARIANTS.items()],
-            style={"button_width": "90px"},
+            style={"button_width": "115px"},
         ).add_class("iw-cam-variant")
         self.layer_dropdown.observe(self._on_layer_dropdown_change, "value")
         self._bind(self.variant_buttons, "variant")
