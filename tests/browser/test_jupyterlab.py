@@ -1,0 +1,275 @@
+"""The widgets in JupyterLab 4, driven as a user would in headless Chromium.
+
+One JupyterLab server serves the module. The quickstart notebook (a copy of the repo's
+``notebooks/quickstart.ipynb``) is opened and run once; scenarios 1, 2, 3 and 5 then act on
+that page in order, each asserting what changed in it. The FilterVisualizer and bad-input
+scenarios use small notebooks of their own from ``tests/browser/notebooks``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from . import scenarios
+from .conftest import Server, jupyter_server
+from .helpers import (
+    DASHBOARD_TIMEOUT_MS,
+    UPDATE_TIMEOUT_MS,
+    assert_colourful,
+    assert_no_error_outputs,
+    assert_not_blank,
+    img_src,
+    open_tab,
+    press_slider,
+    run_all_cells,
+    run_cell,
+    shot,
+    slider_value,
+    stderr_outputs,
+    visible,
+    wait_cells_done,
+    wait_dashboard,
+    wait_img_changed,
+    wait_img_loaded,
+    wait_kernel_idle,
+    wait_text_changed,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def lab(workdir: Path, artifacts: Path) -> Iterator[Server]:
+    server = jupyter_server("lab", workdir, "jupyterlab")
+    yield server
+    server.stop()
+
+
+def _open(page: object, lab: Server, path: str) -> None:
+    """Open ``path`` alone in a reset workspace and wait for its kernel.
+
+    Without ``?reset`` JupyterLab restores the notebooks that earlier pages opened, hidden
+    in other tabs: their never-run prompts and stale comms would confuse every check.
+    """
+    page.goto(lab.url(f"/lab/tree/{path}?reset"))
+    page.locator(".jp-Notebook >> visible=true").first.wait_for(timeout=60_000)
+    assert page.locator(".jp-NotebookPanel").count() == 1, "other notebooks were restored"
+    wait_kernel_idle(page)
+
+
+def _run_notebook(page: object, lab: Server, path: str, ready: str) -> None:
+    _open(page, lab, path)
+    run_all_cells(page)
+    page.locator(ready).first.wait_for(state="visible", timeout=DASHBOARD_TIMEOUT_MS)
+    wait_cells_done(page)
+
+
+@pytest.fixture(scope="module")
+def quickstart(lab: Server, open_page: object) -> Iterator[object]:
+    """The quickstart notebook opened in JupyterLab and run with Run → Run All Cells."""
+    page = open_page("lab-quickstart")
+    _run_notebook(page, lab, "notebooks/quickstart.ipynb", ".iw-dashboard")
+    wait_dashboard(page)
+    yield page
+    page.close()
+    lab.shutdown_kernels()
+
+
+def test_widget_stack_renders(lab: Server, open_page: object) -> None:
+    """ipywidgets, bqplot and ipyvolume themselves work here (no interpret_widgets code).
+
+    If this fails, the front-end stack is broken, not our widgets.
+    """
+    page = open_page("lab-smoke")
+    _run_notebook(page, lab, "own/smoke.ipynb", ".smoke-volume canvas")
+    assert_no_error_outputs(page)
+    image = page.locator("img.smoke-image")
+    old = wait_img_loaded(page, image)
+    press_slider(page.locator(".smoke-slider"))
+    wait_img_changed(page, image, old)
+    page.locator(".smoke-bars .bargroup rect").nth(2).click()
+    page.locator(".smoke-label", has_text="selected: [2]").wait_for()
+    canvas = page.locator(".smoke-volume canvas").first
+    assert_colourful(shot(canvas, "lab-smoke-canvas", settle_webgl=True), "smoke volume", 0.01)
+    page.close()
+    lab.shutdown_kernels()
+
+
+def test_quickstart_renders(quickstart: object) -> None:
+    """Scenario 1: Run All shows the Dashboard; bars, heatmap and volume are not blank."""
+    page = quickstart
+    assert_no_error_outputs(page)
+    scenarios.check_dashboard_renders(page, "lab")
+    assert stderr_outputs(page) == [], "the quickstart writes to stderr (red text)"
+
+
+def test_class_bar_click(quickstart: object) -> None:
+    """Scenario 2: another class bar re-selects, relabels and recomputes the heatmap."""
+    seconds = scenarios.check_class_bar_click(quickstart, "lab")
+    assert seconds < UPDATE_TIMEOUT_MS / 1000
+
+
+def test_activation_controls(quickstart: object) -> None:
+    """Scenario 3: image slider, layer dropdown, channel slider and grid tiles drive the map."""
+    page = quickstart
+    open_tab(page, "Activations")
+    explorer = visible(page, ".iw-activation-explorer")
+    image = explorer.locator("img.iw-activation-image")
+    status = explorer.locator(".iw-status")
+    channel = explorer.locator(".iw-channel-slider")
+    src = wait_img_loaded(page, image)
+
+    # The Dashboard's image slider (in its header) moves every panel to the next image.
+    header_slider = page.locator(".iw-dashboard .iw-image-slider").first
+    before = slider_value(header_slider)
+    press_slider(header_slider)
+    assert slider_value(header_slider) == str(int(before) + 1)
+    src = wait_img_changed(page, image, src)
+    page.wait_for_function(
+        """el => el.innerText.startsWith('image %s ')""" % (int(before) + 1),
+        arg=status.element_handle(),
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+
+    # The layer dropdown: another layer, another map, another channel count.
+    select = explorer.locator(".iw-layer-select select")
+    options = select.locator("option").all_inner_texts()
+    layer = next(text for text in options if text.startswith("relu2"))
+    name = layer.split(" · ")[0]
+    select.select_option(label=layer)
+    src = wait_img_changed(page, image, src)
+    try:
+        page.wait_for_function(
+            """([el, name]) => el.innerText.includes('layer ' + name + ' (')""",
+            arg=[status.element_handle(), name],
+            timeout=UPDATE_TIMEOUT_MS,
+        )
+    except Exception as error:  # noqa: BLE001 - say what the status line said instead
+        raise AssertionError(f"status after the layer change: {status.inner_text()!r}") from error
+    channels = int(re.findall(r"\d+", layer)[-1])  # "relu2a · (32, 32, 64)"
+    top = channel.locator(".noUi-handle").get_attribute("aria-valuemax")
+    assert float(top) == channels - 1, (layer, top)
+
+    # The channel slider, with the keyboard.
+    start = int(slider_value(channel))
+    press_slider(channel, "ArrowRight", times=2)
+    page.wait_for_function(
+        """([el, want]) => el.innerText.trim() === want""",
+        arg=[channel.locator(".widget-readout").element_handle(), str(start + 2)],
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+    src = wait_img_changed(page, image, src)
+    shot(page, "lab-activations-after-sliders")
+
+    # A tile of the grid: the channel slider follows the clicked channel.
+    grid = explorer.locator(".iw-activation-grid")
+    labels = grid.locator("text")
+    numbers = [t.strip() for t in labels.all_inner_texts()]
+    pick = next(i for i, n in enumerate(numbers[3:], 3) if n.isdigit() and int(n) != start + 2)
+    box = labels.nth(pick).bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + box["height"] + 20)
+    page.wait_for_function(
+        """([el, want]) => el.innerText.trim() === want""",
+        arg=[channel.locator(".widget-readout").element_handle(), numbers[pick]],
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+    wait_img_changed(page, image, src)
+    assert_colourful(shot(image, "lab-activation-map-after-tile"), "the activation map")
+    shot(page, "lab-activations-after-tile-click")
+
+
+def test_lrp_composite(quickstart: object) -> None:
+    """Scenario 5: another LRP composite changes the heatmap and the conservation figure."""
+    page = quickstart
+    open_tab(page, "LRP")
+    panel = visible(page, ".iw-panel")
+    heatmap = panel.locator("img.iw-heatmap")
+    conservation = panel.locator(".iw-conservation")
+    src = wait_img_loaded(page, heatmap, DASHBOARD_TIMEOUT_MS)
+    before = wait_text_changed(page, conservation, "")
+    assert "Σ R" in before
+    shot(page, "lab-lrp-before")
+
+    rule = panel.locator(".iw-lrp-rule select")
+    current = rule.evaluate("el => el.options[el.selectedIndex].text")
+    composites = [t for t in rule.locator("option").all_inner_texts() if t.startswith("composite")]
+    other = next(t for t in composites if t != current and "γ" in t)
+    rule.select_option(label=other)
+
+    wait_img_changed(page, heatmap, src, DASHBOARD_TIMEOUT_MS)
+    after = wait_text_changed(page, conservation, before)
+    assert "Σ R" in after and after != before
+    assert_colourful(shot(heatmap, "lab-lrp-heatmap-after"), "the LRP heatmap")
+    status = panel.locator(".iw-status")
+    assert "iw-status-ok" in status.get_attribute("class"), status.inner_text()
+    shot(page, "lab-lrp-after")
+
+
+def _step(text: str) -> int:
+    match = re.search(r"step (\d+) /", text)
+    assert match, f"no step in {text!r}"
+    return int(match.group(1))
+
+
+def test_filter_visualizer_start_stop(lab: Server, open_page: object) -> None:
+    """Scenario 4: Start advances the progress and the images; Stop halts; the kernel answers."""
+    page = open_page("lab-filters")
+    _run_notebook(page, lab, "own/filters.ipynb", ".iw-filter-visualizer")
+    assert_no_error_outputs(page)
+    answers = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
+    assert "kernel answers #1: running=False" in answers.inner_text()
+    label = page.locator(".iw-progress-label")
+    grid = page.locator("img.iw-filter-grid")
+    status = page.locator(".iw-filter-visualizer .iw-status")
+
+    page.locator("button.iw-start").click()
+    first = wait_text_changed(page, label, "", DASHBOARD_TIMEOUT_MS)
+    src = wait_img_changed(page, grid, img_src(grid), DASHBOARD_TIMEOUT_MS)
+    src = wait_img_changed(page, grid, src, DASHBOARD_TIMEOUT_MS)  # a second update
+    later = wait_text_changed(page, label, label.inner_text())
+    assert _step(later) > _step(first) >= 0
+    assert_colourful(shot(grid, "lab-filters-grid-running"), "the filter images", 0.02)
+    # The optimizer runs in a thread: the kernel answers while it works.
+    run_cell(page, 2)
+    answers.filter(has_text="#2: running=True").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    shot(page, "lab-filters-running")
+
+    page.locator("button.iw-stop").click()
+    stopped = status.filter(has_text=re.compile(r"stopped at step \d+"))
+    stopped.wait_for(timeout=UPDATE_TIMEOUT_MS)
+    at = int(re.search(r"stopped at step (\d+)", stopped.inner_text()).group(1))
+    assert _step(label.inner_text()) == at
+    assert page.locator("button.iw-stop").is_disabled()
+
+    run_cell(page, 2)
+    answers.filter(has_text="#3: running=False").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    assert _step(label.inner_text()) == at, "the progress moved after Stop"
+    assert_not_blank(shot(page.locator(".iw-objective-chart"), "lab-filters-chart"), "chart")
+    shot(page, "lab-filters-stopped")
+    page.close()
+    lab.shutdown_kernels()
+
+
+def test_bad_input_reports_in_status(lab: Server, open_page: object) -> None:
+    """Scenario 7: grayscale images for an RGB model end in the status line, not in a crash."""
+    page = open_page("lab-bad-input")
+    _run_notebook(page, lab, "own/bad_input.ipynb", ".iw-status")
+    assert_no_error_outputs(page)
+    errors = page.locator(".iw-status.iw-status-error")
+    errors.nth(1).wait_for(timeout=UPDATE_TIMEOUT_MS)
+    texts = errors.all_inner_texts()
+    assert len(texts) == 2, texts  # the Dashboard's and the GradCAMPanel's
+    for text in texts:
+        # The batch has 1 channel where the model takes 3 (the Dashboard says so; the panel,
+        # given one image without its batch axis, names the whole shape).
+        assert re.search(
+            r"1 channels? but model 'demo_cnn' expects 3|\(N, 64, 64, 3\).*got shape \(64, 64, 1\)",
+            text,
+        ), text
+    shot(page, "lab-bad-input")
+    page.close()
+    lab.shutdown_kernels()
