@@ -47,14 +47,18 @@ def expected_png(panel, raw: np.ndarray) -> bytes:
     return to_png(overlay(image, raw, panel.cmap, panel.opacity, panel.normalization))
 
 
-def count_computes(panel) -> list[int]:
-    """Wrap the panel's own compute method; the list collects the classes computed."""
-    calls: list[int] = []
+def count_computes(panel) -> list:
+    """Wrap the panel's compute; the list collects the classes computed with the panel's
+    own method, and ``(class, method)`` for those computed with another (a comparison)."""
+    calls: list = []
     original = panel.compute
 
-    def counting(target: int):
-        calls.append(target)
-        return original(target)
+    def counting(target: int, method: str | None = None):
+        if method is None:
+            calls.append(target)
+            return original(target)
+        calls.append((target, method))
+        return original(target, method)
 
     panel.compute = counting
     return calls
@@ -70,21 +74,25 @@ def click_bar(panel, position: int, how: str) -> None:
 
 
 # -- references: what each panel should show, computed without the panel --------------------
-def cam_reference(model, x, target, panel):
-    method = grad_cam if panel.variant == "gradcam" else grad_cam_plus_plus
-    return method(model, x, target, panel.layer)[0]
+# ``method`` names another of the panel's methods (the method comparison shows it).
+def cam_reference(model, x, target, panel, method=None):
+    variant = method or panel.variant
+    cam = grad_cam if variant == "gradcam" else grad_cam_plus_plus
+    return cam(model, x, target, panel.layer)[0]
 
 
-def lrp_reference(model, x, target, panel):
+def lrp_reference(model, x, target, panel, method=None):
     from interpret_widgets.methods.lrp import lrp
 
-    return lrp(model, x, target, panel.rule, **panel.rule_parameters())[0]
+    rule = method or panel.rule
+    return lrp(model, x, target, rule, **panel.rule_parameters(rule))[0]
 
 
-def gradient_reference(model, x, target, panel):
-    if panel.method == "smoothgrad":
+def gradient_reference(model, x, target, panel, method=None):
+    method = method or panel.method
+    if method == "smoothgrad":
         return smoothgrad(model, x, target, samples=panel.samples, noise=panel.noise)[0]
-    if panel.method == "integrated_gradients":
+    if method == "integrated_gradients":
         return integrated_gradients(model, x, target, steps=panel.steps)[0]
     return saliency(model, x, target)[0]
 
@@ -203,6 +211,184 @@ def test_side_by_side_second_class(model, images):
     assert panel.compare_heatmap.value == expected_png(panel, raw)
     fig = panel.figure()
     assert isinstance(fig, Figure) and len(fig.axes) >= 6
+
+
+COMPARED_METHODS = [
+    pytest.param(GradCAMPanel, cam_reference, {}, "gradcam", "gradcam++", id="gradcam"),
+    pytest.param(LRPPanel, lrp_reference, {}, "epsilon_plus", "zplus", id="lrp"),
+    pytest.param(
+        GradientPanel, gradient_reference, {"samples": 4}, "saliency", "smoothgrad", id="gradients"
+    ),
+]
+
+
+@pytest.mark.parametrize(("cls", "reference", "traits", "own", "other"), COMPARED_METHODS)
+def test_side_by_side_second_method(model, images, cls, reference, traits, own, other):
+    with untouched(model):
+        panel = cls(model, images, NAMES, **traits)
+        calls = count_computes(panel)
+        # Chosen while the comparison is off: nothing shown changes, nothing is computed.
+        panel.compare_mode_buttons.value = "method"
+        assert panel.compare_mode == "method"
+        assert panel.compare_dropdown.layout.display == "none"
+        assert panel.compare_method_dropdown.layout.display is None
+        offered = [value for _, value in panel.compare_method_dropdown.options]
+        assert own not in offered and other in offered
+        panel.compare_method_dropdown.value = other
+        assert panel.compare_method == other and calls == []
+        panel.compare_toggle.value = True
+        target = panel.target
+        assert calls == [(target, other)]  # the panel's own map is cached
+        assert panel.compare_row.layout.display is None
+        x = images[:1]
+        expected = reference(model, x, target, panel, other)
+        assert panel.compare_heatmap.value == expected_png(panel, expected)
+        assert panel.heatmap.value == expected_png(panel, reference(model, x, target, panel))
+        assert panel.compare_heatmap.value != panel.heatmap.value
+        assert panel.describe(other) in panel.compare_label.value
+        assert panel.describe() in panel.class_label.value
+        assert f"<b>{NAMES[target]}</b>" in panel.compare_label.value
+        assert panel.status.state == "ok", panel.status.message
+
+        # Presentation: both re-render from the cache.
+        before = panel.compare_heatmap.value, panel.compare_rawmap.value
+        panel.cmap_dropdown.value = "gray"
+        panel.opacity_slider.value = 0.8
+        assert len(calls) == 1
+        assert panel.compare_heatmap.value == expected_png(panel, expected)
+        assert panel.heatmap.value == expected_png(panel, reference(model, x, target, panel))
+        assert (panel.compare_heatmap.value, panel.compare_rawmap.value) != before
+
+        # Another class: both maps follow it.
+        click_bar(panel, 2, "selected")
+        clicked = panel.class_bars.classes[2]
+        assert calls[1:] == [clicked, (clicked, other)]
+        assert panel.heatmap.value == expected_png(panel, reference(model, x, clicked, panel))
+        expected = reference(model, x, clicked, panel, other)
+        assert panel.compare_heatmap.value == expected_png(panel, expected)
+        assert f"<b>{NAMES[clicked]}</b>" in panel.compare_label.value
+
+        # Another image: both recomputed, for its predicted class.
+        panel.image_slider.value = 2
+        x, target = images[2:3], panel.target
+        assert calls[3:] == [target, (target, other)]
+        assert panel.heatmap.value == expected_png(panel, reference(model, x, target, panel))
+        expected = reference(model, x, target, panel, other)
+        assert panel.compare_heatmap.value == expected_png(panel, expected)
+
+        # The figure has a second row: the compared method's overlay, titled with it.
+        fig = panel.figure()
+        assert len(calls) == 5
+        assert len(fig.axes) == 8  # 2 rows × (image, overlay, raw map) + 2 colour bars
+        overlay_axes = fig.axes[4]
+        assert panel.describe(other) in overlay_axes.get_title()
+        assert panel.describe(other) in fig.get_suptitle()
+        image = panel.images[2]
+        np.testing.assert_array_equal(
+            overlay_axes.images[0].get_array(),
+            overlay(image, expected, panel.cmap, panel.opacity, panel.normalization),
+        )
+        panel.compare = False
+        assert len(panel.figure().axes) == 4
+
+
+def test_choosing_the_compared_method_swaps_without_recomputing(model, images):
+    panel = GradCAMPanel(model, images, NAMES, compare=True, compare_mode="method")
+    assert panel.compare_method == "gradcam++"
+    probs = softmax(get_adapter(model).logits(images[:1])[0])
+    assert panel.compare_target == int(np.argsort(-probs)[1])  # the runner-up, not the target
+    calls = count_computes(panel)
+    panel.variant_buttons.value = "gradcam++"
+    assert panel.compare_method == "gradcam"
+    assert panel.compare_method_dropdown.value == "gradcam"
+    assert [value for _, value in panel.compare_method_dropdown.options] == ["gradcam"]
+    assert calls == []  # both maps are cached per method
+    raw = grad_cam(model, images[:1], panel.target, panel.layer)[0]
+    assert panel.compare_heatmap.value == expected_png(panel, raw)
+    # Back to comparing classes: the compared class's map, with the panel's method.
+    panel.compare_mode = "class"
+    assert calls == [panel.compare_target]
+    raw = grad_cam_plus_plus(model, images[:1], panel.compare_target, panel.layer)[0]
+    assert panel.compare_heatmap.value == expected_png(panel, raw)
+    assert panel.compare_method_dropdown.layout.display == "none"
+
+
+@pytest.mark.parametrize(
+    ("cls", "reference", "traits", "other", "name", "value", "control"),
+    [
+        pytest.param(
+            GradientPanel,
+            gradient_reference,
+            {"steps": 8},
+            "integrated_gradients",
+            "steps",
+            4,
+            "steps_slider",
+            id="gradients",
+        ),
+        pytest.param(
+            LRPPanel,
+            lrp_reference,
+            {"rule": "zplus"},
+            "epsilon",
+            "epsilon",
+            0.1,
+            "epsilon_slider",
+            id="lrp",
+        ),
+    ],
+)
+def test_compared_method_parameters(
+    model, images, cls, reference, traits, other, name, value, control
+):
+    with untouched(model):
+        panel = cls(model, images, NAMES, **traits)
+        slider = getattr(panel, control)
+        assert slider.layout.display == "none"  # the panel's own method does not use it
+        panel.compare_method = other
+        panel.compare_mode = "method"
+        panel.compare = True
+        assert slider.layout.display is None  # the compared one does
+        calls = count_computes(panel)
+        slider.value = value
+        assert getattr(panel, name) == value
+        assert calls == [(panel.target, other)]  # the panel's own map stays
+        expected = reference(model, images[:1], panel.target, panel, other)
+        assert panel.compare_heatmap.value == expected_png(panel, expected)
+        assert panel.heatmap.value == expected_png(
+            panel, reference(model, images[:1], panel.target, panel)
+        )
+        note = "Σ IG" if cls is GradientPanel else "Σ R"
+        assert note in panel.compare_note.value
+        panel.compare = False
+        assert slider.layout.display == "none"
+        setattr(panel, name, value * 2)  # used by no map shown: nothing computed
+        assert len(calls) == 1
+        panel.compare = True  # but the compared method's cached map was forgotten
+        assert calls[1:] == [(panel.target, other)]
+        expected = reference(model, images[:1], panel.target, panel, other)
+        assert panel.compare_heatmap.value == expected_png(panel, expected)
+
+
+def test_method_comparison_errors(model, images):
+    import traitlets
+
+    with untouched(model):
+        panel = GradCAMPanel(model, images, NAMES, compare=True, compare_mode="method")
+        for trait, bad in [("compare_method", "lrp"), ("compare_mode", "both")]:
+            with pytest.raises(traitlets.TraitError):
+                setattr(panel, trait, bad)
+        assert panel.status.state == "ok", panel.status.message
+        panel.layer = "gap"  # no spatial axes: both variants refuse
+        assert panel.status.state == "error"
+        assert "no spatial axes" in panel.status.message
+        assert panel.heatmap.value == panel.compare_heatmap.value == b""
+        with pytest.raises(RuntimeError, match="failed"):
+            panel.figure()
+        panel.layer_dropdown.value = "conv_a"
+        assert panel.status.state == "ok"
+        raw = grad_cam_plus_plus(model, images[:1], panel.target, "conv_a")[0]
+        assert panel.compare_heatmap.value == expected_png(panel, raw)
 
 
 @pytest.mark.parametrize("cls", [GradCAMPanel, LRPPanel, GradientPanel])

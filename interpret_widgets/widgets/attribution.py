@@ -6,6 +6,11 @@ the raw map through the panel's :meth:`AttributionPanel.compute`; the presentati
 (``cmap``, ``opacity``, ``normalization``) re-renders from the cached raw map without
 recomputing. Every failure ends up in the status line, and the panel stays usable.
 
+A second map can be shown beside the first: of another class, or of another of the panel's
+methods (Grad-CAM++ beside Grad-CAM, say) for the same class. Raw maps are cached by
+(method, class), so both come from the same :meth:`AttributionPanel.compute` and both
+re-render from the cache when only the presentation changes.
+
 The widgets and their layout come from :class:`~.panel_view.PanelView`. The concrete panels
 (:mod:`interpret_widgets.widgets.panels`) add their method, its controls and a one-line
 description; everything else lives here.
@@ -31,6 +36,9 @@ from .common import STATUS_BUSY, STATUS_OK, StatusLine, hold_sync_all, set_png
 from .panel_view import PanelView
 
 _CACHE_SIZE = 8
+
+#: What the second map compares with: another class, or another method for the same class.
+COMPARE_MODES = ("class", "method")
 
 
 class RawMap(NamedTuple):
@@ -110,9 +118,19 @@ class AttributionPanel(PanelView):
     active : bool
         A panel that is not active (a hidden tab) only remembers what changed and catches
         up when it becomes active.
+
+    Notes
+    -----
+    ``compare`` shows a second map beside the first: of the class ``compare_target``
+    (``compare_mode = "class"``) or, for the same class, of the method ``compare_method``,
+    another key of :attr:`method_choices` (``compare_mode = "method"``).
     """
 
     method_label: ClassVar[str] = "Attribution"
+    #: The panel's methods, key -> label, that ``compare_method`` can name (empty: none).
+    method_choices: ClassVar[dict[str, str]] = {}
+    #: The name of the trait that holds the panel's own method key ("" if it has none).
+    _method_trait: ClassVar[str] = ""
 
     image_index = traitlets.Int(0)
     target = traitlets.Int(-1)
@@ -120,7 +138,9 @@ class AttributionPanel(PanelView):
     opacity = traitlets.Float(0.5)
     normalization = traitlets.Unicode("minmax")
     compare = traitlets.Bool(False)
+    compare_mode = traitlets.Unicode("class")
     compare_target = traitlets.Int(-1)
+    compare_method = traitlets.Unicode()
     follow_prediction = traitlets.Bool(True)
     active = traitlets.Bool(True)
 
@@ -142,7 +162,7 @@ class AttributionPanel(PanelView):
         self._ready = False
         self._hold = 0
         self._dirty = True
-        self._cache: dict[int, RawMap] = {}
+        self._cache: dict[tuple[str, int], RawMap] = {}
         self._probs: dict[int, np.ndarray] = {}
         self._size = int(size)
         self.model = model
@@ -168,6 +188,7 @@ class AttributionPanel(PanelView):
             if self._ready:
                 self.image_index = int(image_index)
                 self.target = self._predicted() if target is None else int(target)
+                self._pick_compare_target()
                 self._dirty = True
         self.children = self._layout()
 
@@ -208,6 +229,30 @@ class AttributionPanel(PanelView):
     def _valid_compare_target(self, proposal: dict[str, Any]) -> int:
         return self._check_index(proposal["value"], "compare class", len(self.class_names), True)
 
+    @traitlets.validate("compare_mode")
+    def _valid_compare_mode(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in COMPARE_MODES:
+            raise traitlets.TraitError(
+                f"compare_mode must be one of {COMPARE_MODES}, got {proposal['value']!r}"
+            )
+        if proposal["value"] == "method" and not self.method_choices:
+            raise traitlets.TraitError(f"{type(self).__name__} has no other method to compare")
+        return proposal["value"]
+
+    @traitlets.validate("compare_method")
+    def _valid_compare_method(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in self.method_choices:
+            raise traitlets.TraitError(
+                f"compare_method must be one of {tuple(self.method_choices)}, "
+                f"got {proposal['value']!r}"
+            )
+        return proposal["value"]
+
+    @traitlets.default("compare_method")
+    def _default_compare_method(self) -> str:
+        others = [key for key in self.method_choices if key != self._current_method()]
+        return others[0] if others else ""
+
     @traitlets.validate("cmap")
     def _valid_cmap(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in colormaps:
@@ -245,14 +290,27 @@ class AttributionPanel(PanelView):
     def _on_view_change(self, change: dict[str, Any]) -> None:
         self._request()
 
-    @traitlets.observe("compare")
+    @traitlets.observe("compare", "compare_mode")
     def _on_compare_change(self, change: dict[str, Any]) -> None:
-        self.compare_row.layout.display = None if change["new"] else "none"
-        self.compare_dropdown.disabled = not change["new"]
+        self._show_compare_controls()
+        self._show_parameters()
+        if not self.compare and change["name"] == "compare_mode":
+            return  # nothing shown changes
         with self.hold_updates():
-            if change["new"] and self._ready and self.compare_target < 0:
-                self.compare_target = self._runner_up()
+            self._pick_compare_target()
             self._dirty = True
+
+    def _pick_compare_target(self) -> None:
+        # The runner-up once the target is known (compare=True given to the constructor
+        # arrives before the target does).
+        if self.compare and self._ready and self.target >= 0 and self.compare_target < 0:
+            self.compare_target = self._runner_up()
+
+    @traitlets.observe("compare_method")
+    def _on_compare_method_change(self, change: dict[str, Any]) -> None:
+        self._show_parameters()
+        if self._comparing_methods():
+            self._request()
 
     @traitlets.observe("active")
     def _on_active_change(self, change: dict[str, Any]) -> None:
@@ -262,6 +320,28 @@ class AttributionPanel(PanelView):
         """Forget the cached raw maps (an input of the method changed) and recompute."""
         self._cache.clear()
         self._request()
+
+    def _switch_method(self, change: dict[str, Any]) -> None:
+        """The panel's own method changed: keep the compared one another one, redraw.
+
+        Maps are cached per method, so nothing is forgotten; a comparison with the method
+        just chosen swaps to the one it replaced. (Not named ``_method_changed``: traitlets
+        would call that for GradientPanel's ``method`` trait.)
+        """
+        with self.hold_updates():
+            wanted = self.compare_method
+            if wanted == change["new"] and change["old"] in self.method_choices:
+                wanted = change["old"]
+            self._fill_compare_methods(wanted)
+            self._show_parameters()
+            self._request()
+
+    def _update_parameter(self, name: str) -> None:
+        """A method parameter changed: forget the maps that used it, recompute if shown."""
+        for key in [k for k in self._cache if name in self._method_parameters(k[0])]:
+            del self._cache[key]
+        if any(name in self._method_parameters(method) for method, _ in self._views()):
+            self._request()
 
     # -- update cycle ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -289,23 +369,50 @@ class AttributionPanel(PanelView):
         self._dirty = False
         self._update()
 
-    def _targets(self) -> list[int]:
-        targets = [self.target]
-        if self.compare and self.compare_target >= 0:
-            targets.append(self.compare_target)
-        return targets
+    def _current_method(self) -> str:
+        return getattr(self, self._method_trait) if self._method_trait else ""
+
+    def _comparing_methods(self) -> bool:
+        return self.compare and self.compare_mode == "method"
+
+    def _views(self) -> list[tuple[str, int]]:
+        """The (method, class) of each map shown: the panel's own, then the comparison."""
+        views = [(self._current_method(), self.target)]
+        if self._comparing_methods():
+            views.append((self.compare_method, self.target))
+        elif self.compare and self.compare_target >= 0:
+            views.append((self._current_method(), self.compare_target))
+        return views
+
+    def _method_parameters(self, method: str) -> tuple[str, ...]:
+        """Subclass hook: the names of the parameter traits that ``method`` uses."""
+        return ()
+
+    def _compute(self, method: str, target: int) -> RawMap:
+        # The panel's own method through compute(target): a subclass may define only that.
+        if method == self._current_method():
+            return self.compute(target)
+        return self.compute(target, method)
+
+    def _describe(self, method: str) -> str:
+        return self.describe() if method == self._current_method() else self.describe(method)
 
     def _ensure_maps(self) -> float:
         """Compute the raw maps the view needs and has not cached; seconds spent."""
         started = time.perf_counter()
-        for target in self._targets():
-            if target not in self._cache:
-                self.status.show(
-                    f"Computing {self.describe()} for '{self.class_names[target]}'…", STATUS_BUSY
-                )
-                if len(self._cache) >= _CACHE_SIZE:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[target] = self.compute(target)
+        views = self._views()
+        for key in views:
+            if key in self._cache:
+                continue
+            method, target = key
+            self.status.show(
+                f"Computing {self._describe(method)} for '{self.class_names[target]}'…",
+                STATUS_BUSY,
+            )
+            unused = [k for k in self._cache if k not in views]
+            if len(self._cache) >= _CACHE_SIZE and unused:
+                del self._cache[unused[0]]
+            self._cache[key] = self._compute(method, target)
         return time.perf_counter() - started
 
     def _update(self) -> None:
@@ -313,7 +420,7 @@ class AttributionPanel(PanelView):
             probabilities = self._probabilities()
             with self.class_bars.bars.hold_sync():
                 self.class_bars.update(probabilities, self.target)
-            computed = bool(set(self._targets()) - set(self._cache))
+            computed = any(key not in self._cache for key in self._views())
             seconds = self._ensure_maps()
             self._render()
             if computed:
@@ -332,32 +439,27 @@ class AttributionPanel(PanelView):
     def _render(self) -> None:
         """Draw the cached maps with the current presentation: one synced update per widget."""
         image = self.images[self.image_index]
-        rows = [(self.target, self.heatmap, self.rawmap, self.map_note, self.class_label)]
-        if self.compare and self.compare_target >= 0:
-            rows.append(
-                (
-                    self.compare_target,
-                    self.compare_heatmap,
-                    self.compare_rawmap,
-                    self.compare_note,
-                    self.compare_label,
-                )
-            )
-        with hold_sync_all(*(w for row in rows for w in row[1:])):
-            for target, heatmap, rawmap, note, label in rows:
-                raw = self._cache[target]
+        outputs = [
+            (self.heatmap, self.rawmap, self.map_note, self.class_label),
+            (self.compare_heatmap, self.compare_rawmap, self.compare_note, self.compare_label),
+        ]
+        rows = list(zip(self._views(), outputs, strict=False))
+        with hold_sync_all(*(w for _, row in rows for w in row)):
+            for (method, target), (heatmap, rawmap, note, label) in rows:
+                raw = self._cache[(method, target)]
                 set_png(heatmap, self.heatmap_image(image, raw.values))
                 set_png(rawmap, self.raw_image(raw.values))
                 note.value = f"<small>{raw.note}</small>" if raw.note else ""
-                label.value = self._class_html(target)
+                label.value = self._class_html(target, method)
 
-    def _class_html(self, target: int) -> str:
+    def _class_html(self, target: int, method: str) -> str:
         probability = self._probabilities()[target]
         predicted = self._predicted()
         tag = "predicted" if target == predicted else f"predicted: {self.class_names[predicted]}"
+        # Side by side, two methods are told apart by their full description.
+        heading = self._describe(method) if self._comparing_methods() else self.method_label
         return (
-            f"{self.method_label} for class <b>{self.class_names[target]}</b> "
-            f"(p = {probability:.3f}; {tag})"
+            f"{heading} for class <b>{self.class_names[target]}</b> (p = {probability:.3f}; {tag})"
         )
 
     # -- model queries -----------------------------------------------------------------
@@ -384,17 +486,25 @@ class AttributionPanel(PanelView):
         return self.class_names[self.target if target is None else target]
 
     # -- the method ----------------------------------------------------------------------
-    def compute(self, target: int) -> RawMap:
-        """The raw map of the current image for class ``target``; each panel defines it."""
+    def compute(self, target: int, method: str | None = None) -> RawMap:
+        """The raw map of the current image for class ``target``; each panel defines it.
+
+        ``method``, a key of :attr:`method_choices`, computes with that method instead of
+        the panel's own (the method comparison); a panel without choices takes ``target``
+        alone.
+        """
         raise NotImplementedError
 
-    def describe(self) -> str:
-        """The method and its parameters in a few words (for titles and the status line)."""
+    def describe(self, method: str | None = None) -> str:
+        """The method (default: the panel's own) and its parameters in a few words."""
         return self.method_label
 
     # -- static output -----------------------------------------------------------------
     def figure(self) -> Figure:
-        """A matplotlib Figure of what the panel shows: image, overlay, raw map, per class.
+        """A matplotlib Figure of what the panel shows: image, overlay, raw map, per map.
+
+        One row for the panel's map and, when ``compare`` is on, one for the compared class
+        or method.
 
         Raises
         ------
@@ -407,22 +517,26 @@ class AttributionPanel(PanelView):
             self._ensure_maps()
         except Exception as error:
             raise RuntimeError(f"{self.describe()} failed: {error}") from error
-        targets = self._targets()
+        views = self._views()
         image = self.images[self.image_index]
-        fig = Figure(figsize=(10, 3.3 * len(targets)), layout="constrained")
-        axes = fig.subplots(len(targets), 3, squeeze=False)
-        for row, target in enumerate(targets):
-            raw = self._cache[target].values
-            name = self.class_names[target]
-            probability = self._probabilities()[target]
+        fig = Figure(figsize=(10, 3.3 * len(views)), layout="constrained")
+        axes = fig.subplots(len(views), 3, squeeze=False)
+        for row, (method, target) in enumerate(views):
+            raw = self._cache[(method, target)].values
+            title = f"{self.class_names[target]} (p = {self._probabilities()[target]:.2f})"
+            if self._comparing_methods():
+                title = f"{self._describe(method)}\n{title}"
             axes[row, 0].imshow(to_uint8_image(image))
             axes[row, 0].set_title(f"image {self.image_index}")
             axes[row, 1].imshow(self.heatmap_image(image, raw))
-            axes[row, 1].set_title(f"{name} (p = {probability:.2f})")
+            axes[row, 1].set_title(title)
             shown = axes[row, 2].imshow(normalize(raw, self.normalization), cmap=self.cmap)
             axes[row, 2].set_title(f"raw map {raw.shape[0]}×{raw.shape[1]}")
             fig.colorbar(shown, ax=axes[row, 2], shrink=0.8)
             for ax in axes[row]:
                 ax.set_axis_off()
-        fig.suptitle(f"{self.describe()} — class '{self.class_names[self.target]}'")
+        heading = self.describe()
+        if self._comparing_methods():
+            heading += f" vs {self._describe(self.compare_method)}"
+        fig.suptitle(f"{heading} — class '{self.class_names[self.target]}'")
         return fig

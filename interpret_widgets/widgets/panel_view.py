@@ -1,9 +1,9 @@
 """The widgets every attribution panel shows, their layout, and how they draw a map.
 
-:class:`PanelView` builds the shared controls (colormap, opacity, normalization, the second
-class to compare with), the image outputs and the class label, binds the controls to the
-panel's traits and lays everything out; :class:`~.attribution.AttributionPanel` adds the
-state and the update cycle on top of it.
+:class:`PanelView` builds the shared controls (colormap, opacity, normalization, what the
+second map compares with: another class or another of the panel's methods), the image
+outputs and the class label, binds the controls to the panel's traits and lays everything
+out; :class:`~.attribution.AttributionPanel` adds the state and the update cycle on top of it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ class PanelView(widgets.VBox):
     """The view half of a panel: shared widgets, their bindings, layout and drawing.
 
     Expects of its subclass: traits named like the bound controls (``image_index``,
-    ``cmap``, ``opacity``, ``normalization``, ``compare``), ``self._size`` (display width)
-    and ``self.status`` before :meth:`_build_common_view` runs.
+    ``cmap``, ``opacity``, ``normalization``, ``compare``, ``compare_mode``,
+    ``compare_method``), ``method_choices``, ``_current_method()``, ``_views()`` and
+    ``_method_parameters()``, ``self._size`` (display width) and ``self.status`` before
+    :meth:`_build_common_view` runs.
     """
 
     def _build_common_view(self, top_k: int) -> None:
@@ -60,9 +62,17 @@ class PanelView(widgets.VBox):
         self.compare_toggle = widgets.Checkbox(
             False, description="compare with", indent=False, layout=widgets.Layout(width="110px")
         ).add_class("iw-compare")
+        self.compare_mode_buttons = widgets.ToggleButtons(
+            options=[("class", "class"), ("method", "method")],
+            tooltips=["another class", "another method, same class"],
+            style={"button_width": "70px"},
+        ).add_class("iw-compare-mode")
         self.compare_dropdown = widgets.Dropdown(
             options=[], disabled=True, layout=widgets.Layout(width="180px")
         ).add_class("iw-compare-class")
+        self.compare_method_dropdown = widgets.Dropdown(
+            options=[], disabled=True, layout=widgets.Layout(width="220px")
+        ).add_class("iw-compare-method")
         self.compare_label = widgets.HTML().add_class("iw-compare-label")
         self.compare_heatmap = image_widget(self._size).add_class("iw-heatmap-compare")
         self.compare_rawmap = image_widget(self._size).add_class("iw-rawmap-compare")
@@ -79,6 +89,11 @@ class PanelView(widgets.VBox):
         self._bind(self.opacity_slider, "opacity")
         self._bind(self.normalization_dropdown, "normalization")
         self._bind(self.compare_toggle, "compare")
+        self._bind(self.compare_mode_buttons, "compare_mode")
+        if self.method_choices:
+            self._fill_compare_methods(self.compare_method)
+            self._bind(self.compare_method_dropdown, "compare_method")
+        self._show_compare_controls()
 
     def _bind(self, control: widgets.ValueWidget, name: str) -> None:
         """Two-way binding of a control's value and a trait of the panel.
@@ -109,6 +124,34 @@ class PanelView(widgets.VBox):
         """Subclass hook: the widgets that set the method's parameters."""
         return []
 
+    def _parameter_controls(self) -> dict[str, widgets.Widget]:
+        """Subclass hook: the control of each parameter trait, shown while a map uses it."""
+        return {}
+
+    def _show_parameters(self) -> None:
+        """Show the controls of the parameters that the shown methods use, hide the rest."""
+        used = {name for method, _ in self._views() for name in self._method_parameters(method)}
+        for name, control in self._parameter_controls().items():
+            control.layout.display = None if name in used else "none"
+
+    def _show_compare_controls(self) -> None:
+        by_class = self.compare_mode == "class"
+        self.compare_row.layout.display = None if self.compare else "none"
+        self.compare_mode_buttons.layout.display = None if self.method_choices else "none"
+        self.compare_dropdown.layout.display = None if by_class else "none"
+        self.compare_method_dropdown.layout.display = "none" if by_class else None
+        self.compare_dropdown.disabled = self.compare_method_dropdown.disabled = not self.compare
+
+    def _fill_compare_methods(self, wanted: str) -> None:
+        """Offer the methods other than the panel's own to compare with; select ``wanted``."""
+        current = self._current_method()
+        self.compare_method_dropdown.options = [
+            (label, key) for key, label in self.method_choices.items() if key != current
+        ]
+        if wanted != current:  # new options move the dropdown's value: put it back
+            self.compare_method = wanted
+            self.compare_method_dropdown.value = wanted
+
     def _layout(self) -> list[widgets.Widget]:
         maps = widgets.HBox(
             [
@@ -134,7 +177,14 @@ class PanelView(widgets.VBox):
             maps,
             method,
             presentation,
-            widgets.HBox([self.compare_toggle, self.compare_dropdown]),
+            widgets.HBox(
+                [
+                    self.compare_toggle,
+                    self.compare_mode_buttons,
+                    self.compare_dropdown,
+                    self.compare_method_dropdown,
+                ]
+            ),
             self.compare_row,
             self.status,
         ]

@@ -2,12 +2,13 @@
 
 Each panel is an :class:`~interpret_widgets.widgets.attribution.AttributionPanel` that adds
 its method's traits and controls and a :meth:`compute` that calls the method from
-:mod:`interpret_widgets.methods`; caching, rendering and error capture are shared.
+:mod:`interpret_widgets.methods`; caching, rendering, error capture and the side-by-side
+comparison (another class, or another of the panel's methods) are shared.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 import numpy as np
@@ -30,7 +31,8 @@ class GradCAMPanel(AttributionPanel):
     """Grad-CAM (or Grad-CAM++) of one image for the clicked class, at a chosen layer.
 
     Traits (besides the common ones): ``layer``, the name of a layer with a 4-D output
-    (default: the last one), and ``variant``, ``"gradcam"`` or ``"gradcam++"``.
+    (default: the last one), and ``variant``, ``"gradcam"`` or ``"gradcam++"``; the method
+    comparison shows the other variant at the same layer.
 
     References
     ----------
@@ -38,6 +40,8 @@ class GradCAMPanel(AttributionPanel):
     """
 
     method_label = "Grad-CAM"
+    method_choices: ClassVar[dict[str, str]] = {k: label for k, (label, _) in CAM_VARIANTS.items()}
+    _method_trait = "variant"
 
     layer = traitlets.Unicode("")
     variant = traitlets.Unicode("gradcam")
@@ -91,15 +95,15 @@ class GradCAMPanel(AttributionPanel):
     @traitlets.observe("variant")
     def _on_variant_change(self, change: dict[str, Any]) -> None:
         self.method_label = CAM_VARIANTS[change["new"]][0]
-        self.invalidate()
+        self._switch_method(change)
 
-    def compute(self, target: int) -> RawMap:
-        method = CAM_VARIANTS[self.variant][1]
-        cam = method(self.model, self.current_batch(), target, self.layer)[0]
+    def compute(self, target: int, method: str | None = None) -> RawMap:
+        cam_method = CAM_VARIANTS[method or self.variant][1]
+        cam = cam_method(self.model, self.current_batch(), target, self.layer)[0]
         return RawMap(cam, f"layer {self.layer}, {cam.shape[0]}×{cam.shape[1]}")
 
-    def describe(self) -> str:
-        return f"{CAM_VARIANTS[self.variant][0]} at {self.layer}"
+    def describe(self, method: str | None = None) -> str:
+        return f"{CAM_VARIANTS[method or self.variant][0]} at {self.layer}"
 
 
 #: LRP rules and composites offered in the dropdown, with the parameters each one uses.
@@ -128,7 +132,8 @@ class LRPPanel(AttributionPanel):
 
     Traits: ``rule`` (a rule or composite name from :data:`LRP_RULES`), ``epsilon``,
     ``alpha`` (β = α − 1) and ``gamma``. The conservation line compares the relevance that
-    reaches the input, Σ R, with the explained pre-softmax score.
+    reaches the input, Σ R, with the explained pre-softmax score. The method comparison
+    shows another rule or composite, with the same parameter values.
 
     References
     ----------
@@ -138,6 +143,8 @@ class LRPPanel(AttributionPanel):
     """
 
     method_label = "LRP"
+    method_choices: ClassVar[dict[str, str]] = {k: label for k, (label, _) in LRP_RULES.items()}
+    _method_trait = "rule"
 
     rule = traitlets.Unicode("epsilon_plus")
     epsilon = traitlets.Float(1e-6)
@@ -171,6 +178,16 @@ class LRPPanel(AttributionPanel):
         ):
             self._bind(control, name)
         self._show_parameters()
+
+    def _parameter_controls(self) -> dict[str, widgets.Widget]:
+        return {
+            "epsilon": self.epsilon_slider,
+            "alpha": self.alpha_slider,
+            "gamma": self.gamma_slider,
+        }
+
+    def _method_parameters(self, method: str) -> tuple[str, ...]:
+        return LRP_RULES[method][1]
 
     def _method_controls(self) -> list[widgets.Widget]:
         return [
@@ -207,23 +224,13 @@ class LRPPanel(AttributionPanel):
     @traitlets.observe("rule", "epsilon", "alpha", "gamma")
     def _on_rule_change(self, change: dict[str, Any]) -> None:
         if change["name"] == "rule":
-            self._show_parameters()
-        elif change["name"] not in LRP_RULES[self.rule][1]:
-            return  # a parameter the current rule does not use: nothing to recompute
-        self.invalidate()
+            self._switch_method(change)
+        else:  # recomputes only if a shown rule uses it
+            self._update_parameter(change["name"])
 
-    def _show_parameters(self) -> None:
-        used = LRP_RULES[self.rule][1]
-        for control, name in (
-            (self.epsilon_slider, "epsilon"),
-            (self.alpha_slider, "alpha"),
-            (self.gamma_slider, "gamma"),
-        ):
-            control.layout.display = None if name in used else "none"
-
-    def rule_parameters(self) -> dict[str, float]:
-        """The keyword arguments that the current rule takes from the panel's traits."""
-        used = LRP_RULES[self.rule][1]
+    def rule_parameters(self, rule: str | None = None) -> dict[str, float]:
+        """The keyword arguments that ``rule`` (default: the panel's) takes from the traits."""
+        used = LRP_RULES[rule or self.rule][1]
         params: dict[str, float] = {}
         if "epsilon" in used:
             params["epsilon"] = self.epsilon
@@ -233,22 +240,24 @@ class LRPPanel(AttributionPanel):
             params["gamma"] = self.gamma
         return params
 
-    def compute(self, target: int) -> RawMap:
+    def compute(self, target: int, method: str | None = None) -> RawMap:
         from ..methods.lrp import lrp_report
 
+        rule = method or self.rule
         report = lrp_report(
-            self.model, self.current_batch(), target, self.rule, **self.rule_parameters()
+            self.model, self.current_batch(), target, rule, **self.rule_parameters(rule)
         )
         text = conservation_text(float(report.scores[0]), float(report.input_sum[0]))
         return RawMap(to_map(np.asarray(report.relevance)[0]), text)
 
     def _render(self) -> None:
         super()._render()
-        self.conservation.value = self._cache[self.target].note
+        self.conservation.value = self._cache[self._views()[0]].note
 
-    def describe(self) -> str:
-        params = ", ".join(f"{k} = {v:.3g}" for k, v in self.rule_parameters().items())
-        return f"LRP {self.rule}" + (f" ({params})" if params else "")
+    def describe(self, method: str | None = None) -> str:
+        rule = method or self.rule
+        params = ", ".join(f"{k} = {v:.3g}" for k, v in self.rule_parameters(rule).items())
+        return f"LRP {rule}" + (f" ({params})" if params else "")
 
 
 GRADIENT_METHODS = {
@@ -263,7 +272,8 @@ class GradientPanel(AttributionPanel):
 
     Traits: ``method`` (a key of :data:`GRADIENT_METHODS`), ``samples`` and ``noise``
     (SmoothGrad), ``steps`` (Integrated Gradients, zero baseline). The raw map is the
-    attribution summed over colour channels.
+    attribution summed over colour channels. The method comparison shows another of the
+    three, with the same parameter values.
 
     References
     ----------
@@ -272,6 +282,8 @@ class GradientPanel(AttributionPanel):
     """
 
     method_label = "Saliency"
+    method_choices: ClassVar[dict[str, str]] = GRADIENT_METHODS
+    _method_trait = "method"
 
     method = traitlets.Unicode("saliency")
     samples = traitlets.Int(16)
@@ -309,6 +321,18 @@ class GradientPanel(AttributionPanel):
     def _method_controls(self) -> list[widgets.Widget]:
         return [self.method_dropdown, self.samples_slider, self.noise_slider, self.steps_slider]
 
+    def _parameter_controls(self) -> dict[str, widgets.Widget]:
+        return {
+            "samples": self.samples_slider,
+            "noise": self.noise_slider,
+            "steps": self.steps_slider,
+        }
+
+    def _method_parameters(self, method: str) -> tuple[str, ...]:
+        return {"smoothgrad": ("samples", "noise"), "integrated_gradients": ("steps",)}.get(
+            method, ()
+        )
+
     @traitlets.validate("method")
     def _valid_method(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in GRADIENT_METHODS:
@@ -321,38 +345,28 @@ class GradientPanel(AttributionPanel):
     def _on_method_change(self, change: dict[str, Any]) -> None:
         if change["name"] == "method":
             self.method_label = GRADIENT_METHODS[change["new"]]
-            self._show_parameters()
-        elif change["name"] not in self._used_parameters():
-            return
-        self.invalidate()
+            self._switch_method(change)
+        else:  # recomputes only if a shown method uses it
+            self._update_parameter(change["name"])
 
-    def _used_parameters(self) -> tuple[str, ...]:
-        return {"smoothgrad": ("samples", "noise"), "integrated_gradients": ("steps",)}.get(
-            self.method, ()
-        )
+    def attribution(self, target: int, method: str | None = None) -> np.ndarray:
+        """The ``(H, W, C)`` attribution of the current image for ``target``.
 
-    def _show_parameters(self) -> None:
-        used = self._used_parameters()
-        for control, name in (
-            (self.samples_slider, "samples"),
-            (self.noise_slider, "noise"),
-            (self.steps_slider, "steps"),
-        ):
-            control.layout.display = None if name in used else "none"
-
-    def attribution(self, target: int) -> np.ndarray:
-        """The method's ``(H, W, C)`` attribution of the current image for ``target``."""
+        ``method`` is a key of :data:`GRADIENT_METHODS` (default: the panel's ``method``).
+        """
+        method = method or self.method
         x = self.current_batch()
-        if self.method == "smoothgrad":
+        if method == "smoothgrad":
             return smoothgrad(self.model, x, target, samples=self.samples, noise=self.noise)[0]
-        if self.method == "integrated_gradients":
+        if method == "integrated_gradients":
             return integrated_gradients(self.model, x, target, steps=self.steps)[0]
         return saliency(self.model, x, target)[0]
 
-    def compute(self, target: int) -> RawMap:
-        values = self.attribution(target)
+    def compute(self, target: int, method: str | None = None) -> RawMap:
+        method = method or self.method
+        values = self.attribution(target, method)
         note = ""
-        if self.method == "integrated_gradients":
+        if method == "integrated_gradients":
             x = self.current_batch()
             scores = self.adapter.logits(np.concatenate([x, np.zeros_like(x)]))[:, target]
             note = (
@@ -361,9 +375,10 @@ class GradientPanel(AttributionPanel):
             )
         return RawMap(to_map(values), note)
 
-    def describe(self) -> str:
-        if self.method == "smoothgrad":
+    def describe(self, method: str | None = None) -> str:
+        method = method or self.method
+        if method == "smoothgrad":
             return f"SmoothGrad ({self.samples} samples, noise {self.noise:.2f})"
-        if self.method == "integrated_gradients":
+        if method == "integrated_gradients":
             return f"Integrated Gradients ({self.steps} steps)"
         return "Saliency"
