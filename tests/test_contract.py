@@ -104,14 +104,65 @@ def test_score_is_pre_softmax_logit(placement, images16):
 
 
 def test_compiled_probes_do_not_retrace(images16):
+    """A new target or a new image reuses every compiled probe: no probe traces again."""
     model = small_cnn("dense")
     adapter = get_adapter(model)
-    methods.saliency(model, images16, target=0)
-    probe = adapter._probes[("input_gradients",)]
-    traces = probe.experimental_get_tracing_count()
-    methods.saliency(model, images16, target=1)
-    methods.saliency(model, images16[::-1].copy(), target=[4, 3, 2])
-    assert probe.experimental_get_tracing_count() == traces
+    other = images16[::-1].copy()
+
+    def use_every_probe(x, target):
+        methods.saliency(model, x, target=target)
+        methods.grad_cam(model, x, target=target)
+        methods.grad_cam_plus_plus(model, x, target=target)
+        methods.activations(model, x, ["conv_b", "gap"])
+        adapter.logits(x)
+
+    use_every_probe(images16, 0)
+    assert {key[0] for key in adapter._probes} >= {
+        "input_gradients", "layer_gradients", "activations", "logits"
+    }
+    traces = {key: p.experimental_get_tracing_count() for key, p in adapter._probes.items()}
+    use_every_probe(images16, 1)
+    use_every_probe(other, [4, 3, 2])
+    after = {key: p.experimental_get_tracing_count() for key, p in adapter._probes.items()}
+    assert after == traces
+
+
+#: Every contract function, called with small settings; ``lrp`` once per plain rule and once
+#: with a composite, ``visualize_filters`` for two channels of the default CAM layer.
+EVERY_METHOD = {
+    "activations": lambda m, x: methods.activations(m, x),
+    "saliency": lambda m, x: methods.saliency(m, x),
+    "smoothgrad": lambda m, x: methods.smoothgrad(m, x, samples=2),
+    "integrated_gradients": lambda m, x: methods.integrated_gradients(m, x, steps=4),
+    "grad_cam": lambda m, x: methods.grad_cam(m, x),
+    "grad_cam_plus_plus": lambda m, x: methods.grad_cam_plus_plus(m, x),
+    "lrp_epsilon": lambda m, x: methods.lrp(m, x, rule="epsilon"),
+    "lrp_epsilon_plus_flat": lambda m, x: methods.lrp(m, x, rule="epsilon_plus_flat"),
+    "visualize_filters": lambda m, x: methods.visualize_filters(
+        m, get_adapter(m).cam_layer(None).name, [0, 1], steps=2
+    ),
+}
+#: Every model the fixtures give: the four softmax placements, nested, the demo CNN.
+MODELS = ["cnn_dense", "cnn_layer", "cnn_activation", "cnn_none", "nested", "demo_model"]
+
+
+@pytest.fixture(scope="module")
+def every_model(nested, demo_model) -> dict[str, keras.Model]:
+    built = {f"cnn_{p}": small_cnn(p) for p in ("dense", "layer", "activation", "none")}
+    return {**built, "nested": nested, "demo_model": demo_model}
+
+
+@pytest.mark.parametrize("method", sorted(EVERY_METHOD))
+@pytest.mark.parametrize("name", MODELS)
+def test_every_method_leaves_every_model_untouched(name, method, every_model):
+    """Weights (exact bytes), configs, trainable flags, activations, layers and nodes of
+    every model are the same after every contract function, and so is its output."""
+    model = every_model[name]
+    x = np.random.default_rng(3).uniform(0, 1, (2, *model.input_shape[1:])).astype("float32")
+    before = np.asarray(model(x))
+    with untouched(model):
+        EVERY_METHOD[method](model, x)
+    np.testing.assert_array_equal(np.asarray(model(x)), before)
 
 
 def test_layer_table_lists_nested_layers(nested):
