@@ -79,7 +79,8 @@ class Term:
     """One partial output z_t = W_t x_t (+ b_t) of a rule.
 
     ``source`` names the input: ``"x"``, ``"x+"``, ``"x-"``, ``"ones"``, or the distance
-    to the lower or upper bound of the input box, ``"x-low"`` (x − l) or ``"x-high"`` (x − h). ``weights`` and ``bias`` modify the layer's parameters; ``bias=None`` leaves
+    to the lower or upper bound of the input box, ``"x-low"`` (x − l) or ``"x-high"``
+    (x − h). ``weights`` and ``bias`` modify the layer's parameters; ``bias=None`` leaves
     the bias out of this term.
     """
 
@@ -312,10 +313,10 @@ class ZBox(Rule):
     R_i = Σ_j (x_i w_ij − l_i w⁺_ij − h_i w⁻_ij) / z_j R_j, z_j the sum of the numerators
     over i (the bias cancels). It is computed in the equal form
     (x_i − l_i) w⁺_ij + (x_i − h_i) w⁻_ij, so an input at its bound gets exactly zero
-    instead of the rounding left by cancelling large terms. ``low`` and ``high`` are bounds of the values *entering the
-    layer* (the model input unless preprocessing layers come first): scalars or arrays that
-    broadcast to one sample (e.g. per channel, shape ``(C,)``). ``None`` takes each image's
-    own minimum and maximum there.
+    instead of the rounding left by cancelling large terms. ``low`` and ``high`` are bounds
+    of the values *entering the layer* (the model input unless preprocessing layers come
+    first): scalars or arrays that broadcast to one sample (e.g. per channel, shape
+    ``(C,)``). ``None`` takes each image's own minimum and maximum there.
 
     References
     ----------
