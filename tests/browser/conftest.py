@@ -329,7 +329,8 @@ def open_page(browser: object) -> Iterator[Callable[..., object]]:
     """A factory of watched pages (tall viewport, outside requests aborted).
 
     Pages live until the end of the session unless the caller closes them; each one's
-    console is checked after every test by :func:`_no_console_errors`.
+    console is checked after every test by :func:`_no_console_errors`, a closed page's for
+    the last time.
     """
     contexts = []
 
@@ -341,15 +342,29 @@ def open_page(browser: object) -> Iterator[Callable[..., object]]:
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
         page = context.new_page()
         page.set_default_timeout(30_000)
-        watch = ConsoleWatch(page, name)
-        _WATCHES.append(watch)
-        page.on("close", lambda _page: _WATCHES.remove(watch) if watch in _WATCHES else None)
+        _WATCHES.append(ConsoleWatch(page, name))
         return page
 
     yield factory
     for context in contexts:
         with contextlib.suppress(Exception):
             context.close()
+
+
+@pytest.fixture
+def test_pages(open_page: Callable[..., object]) -> Iterator[Callable[..., object]]:
+    """Like ``open_page``, but every page it makes is closed when the test ends, passed or
+    failed, so that no page outlives its server and logs its lost connection later."""
+    pages = []
+
+    def factory(name: str) -> object:
+        pages.append(open_page(name))
+        return pages[-1]
+
+    yield factory
+    for page in pages:
+        with contextlib.suppress(Exception):
+            page.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -374,5 +389,6 @@ def _no_console_errors(request: pytest.FixtureRequest) -> Iterator[None]:
             with contextlib.suppress(Exception):
                 shot(watch.page, f"FAILED-{request.node.name}-{watch.name}")
     found = [line for watch in list(_WATCHES) for line in watch.take()]
+    _WATCHES[:] = [watch for watch in _WATCHES if not watch.page.is_closed()]
     if found:
         pytest.fail("JavaScript errors in the page:\n" + "\n".join(found), pytrace=False)

@@ -277,6 +277,17 @@ def wait_text_changed(
     return result.json_value()
 
 
+def wait_text(element: object, pattern: str, timeout: int = UPDATE_TIMEOUT_MS) -> str:
+    """Wait until the text of the locator ``element`` matches the regex ``pattern``.
+
+    The locator is queried afresh on every poll, so a re-rendered element is still seen.
+    """
+    from playwright.sync_api import expect
+
+    expect(element).to_have_text(re.compile(pattern), timeout=timeout)
+    return element.inner_text()
+
+
 def slider_value(slider: object) -> str:
     """The readout of an ipywidgets 8 slider (what the user reads beside it)."""
     return slider.locator(".widget-readout").first.inner_text().strip()

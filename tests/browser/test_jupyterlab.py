@@ -36,6 +36,7 @@ from .helpers import (
     wait_img_changed,
     wait_img_loaded,
     wait_kernel_idle,
+    wait_text,
     wait_text_changed,
 )
 
@@ -75,16 +76,15 @@ def quickstart(lab: Server, open_page: object) -> Iterator[object]:
     _run_notebook(page, lab, "notebooks/quickstart.ipynb", ".iw-dashboard")
     wait_dashboard(page)
     yield page
-    page.close()
     lab.shutdown_kernels()
 
 
-def test_widget_stack_renders(lab: Server, open_page: object) -> None:
+def test_widget_stack_renders(lab: Server, test_pages: object) -> None:
     """ipywidgets, bqplot and ipyvolume themselves work here (no interpret_widgets code).
 
     If this fails, the front-end stack is broken, not our widgets.
     """
-    page = open_page("lab-smoke")
+    page = test_pages("lab-smoke")
     _run_notebook(page, lab, "own/smoke.ipynb", ".smoke-volume canvas")
     assert_no_error_outputs(page)
     image = page.locator("img.smoke-image")
@@ -95,7 +95,6 @@ def test_widget_stack_renders(lab: Server, open_page: object) -> None:
     page.locator(".smoke-label", has_text="selected: [2]").wait_for()
     canvas = page.locator(".smoke-volume canvas").first
     assert_colourful(shot(canvas, "lab-smoke-canvas", settle_webgl=True), "smoke volume", 0.01)
-    page.close()
     lab.shutdown_kernels()
 
 
@@ -129,11 +128,7 @@ def test_activation_controls(quickstart: object) -> None:
     press_slider(header_slider)
     assert slider_value(header_slider) == str(int(before) + 1)
     src = wait_img_changed(page, image, src)
-    page.wait_for_function(
-        """el => el.innerText.startsWith('image %s ')""" % (int(before) + 1),
-        arg=status.element_handle(),
-        timeout=UPDATE_TIMEOUT_MS,
-    )
+    wait_text(status, rf"^image {int(before) + 1} ")
 
     # The layer dropdown: another layer, another map, another channel count.
     select = explorer.locator(".iw-layer-select select")
@@ -142,14 +137,7 @@ def test_activation_controls(quickstart: object) -> None:
     name = layer.split(" · ")[0]
     select.select_option(label=layer)
     src = wait_img_changed(page, image, src)
-    try:
-        page.wait_for_function(
-            """([el, name]) => el.innerText.includes('layer ' + name + ' (')""",
-            arg=[status.element_handle(), name],
-            timeout=UPDATE_TIMEOUT_MS,
-        )
-    except Exception as error:  # noqa: BLE001 - say what the status line said instead
-        raise AssertionError(f"status after the layer change: {status.inner_text()!r}") from error
+    wait_text(status, rf"layer {re.escape(name)} \(")
     channels = int(re.findall(r"\d+", layer)[-1])  # "relu2a · (32, 32, 64)"
     top = channel.locator(".noUi-handle").get_attribute("aria-valuemax")
     assert float(top) == channels - 1, (layer, top)
@@ -157,11 +145,7 @@ def test_activation_controls(quickstart: object) -> None:
     # The channel slider, with the keyboard.
     start = int(slider_value(channel))
     press_slider(channel, "ArrowRight", times=2)
-    page.wait_for_function(
-        """([el, want]) => el.innerText.trim() === want""",
-        arg=[channel.locator(".widget-readout").element_handle(), str(start + 2)],
-        timeout=UPDATE_TIMEOUT_MS,
-    )
+    wait_text(channel.locator(".widget-readout"), rf"^\s*{start + 2}\s*$")
     src = wait_img_changed(page, image, src)
     shot(page, "lab-activations-after-sliders")
 
@@ -172,11 +156,7 @@ def test_activation_controls(quickstart: object) -> None:
     pick = next(i for i, n in enumerate(numbers[3:], 3) if n.isdigit() and int(n) != start + 2)
     box = labels.nth(pick).bounding_box()
     page.mouse.click(box["x"] + 20, box["y"] + box["height"] + 20)
-    page.wait_for_function(
-        """([el, want]) => el.innerText.trim() === want""",
-        arg=[channel.locator(".widget-readout").element_handle(), numbers[pick]],
-        timeout=UPDATE_TIMEOUT_MS,
-    )
+    wait_text(channel.locator(".widget-readout"), rf"^\s*{numbers[pick]}\s*$")
     wait_img_changed(page, image, src)
     assert_colourful(shot(image, "lab-activation-map-after-tile"), "the activation map")
     shot(page, "lab-activations-after-tile-click")
@@ -215,9 +195,9 @@ def _step(text: str) -> int:
     return int(match.group(1))
 
 
-def test_filter_visualizer_start_stop(lab: Server, open_page: object) -> None:
+def test_filter_visualizer_start_stop(lab: Server, test_pages: object) -> None:
     """Scenario 4: Start advances the progress and the images; Stop halts; the kernel answers."""
-    page = open_page("lab-filters")
+    page = test_pages("lab-filters")
     _run_notebook(page, lab, "own/filters.ipynb", ".iw-filter-visualizer")
     assert_no_error_outputs(page)
     answers = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
@@ -250,13 +230,12 @@ def test_filter_visualizer_start_stop(lab: Server, open_page: object) -> None:
     assert _step(label.inner_text()) == at, "the progress moved after Stop"
     assert_not_blank(shot(page.locator(".iw-objective-chart"), "lab-filters-chart"), "chart")
     shot(page, "lab-filters-stopped")
-    page.close()
     lab.shutdown_kernels()
 
 
-def test_bad_input_reports_in_status(lab: Server, open_page: object) -> None:
+def test_bad_input_reports_in_status(lab: Server, test_pages: object) -> None:
     """Scenario 7: grayscale images for an RGB model end in the status line, not in a crash."""
-    page = open_page("lab-bad-input")
+    page = test_pages("lab-bad-input")
     _run_notebook(page, lab, "own/bad_input.ipynb", ".iw-status")
     assert_no_error_outputs(page)
     errors = page.locator(".iw-status.iw-status-error")
@@ -271,5 +250,4 @@ def test_bad_input_reports_in_status(lab: Server, open_page: object) -> None:
             text,
         ), text
     shot(page, "lab-bad-input")
-    page.close()
     lab.shutdown_kernels()
