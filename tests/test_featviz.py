@@ -32,7 +32,7 @@ from interpret_widgets.methods.featviz import (
     total_variation,
     visualize_filters,
 )
-from interpret_widgets.methods.featviz.transforms import Compose, RandomRotate, warp
+from interpret_widgets.methods.featviz.transforms import Compose, RandomRotate, RandomScale, warp
 
 SIXTEEN = list(range(0, 64, 4))  # 16 channels spread over the layer
 
@@ -82,9 +82,75 @@ def test_optimized_images_beat_the_dataset(optimized, dataset_max, layer):
 
 @pytest.mark.parametrize("layer", ["relu2", "relu3"])
 def test_objective_rises_for_every_channel(optimized, layer):
+    """Near-monotone progress over the first 32 steps, for each of the 16 channels.
+
+    Each step's objective is measured under that step's random transform, so single steps
+    fall as well as rise (measured: falls larger than the channel's whole rise over the
+    first 20 steps); the means of consecutive 8-step blocks average that out. Checked: the
+    last block's mean exceeds the first's, and no block mean falls below the previous one
+    by more than 10% of that rise. Measured (seed 0): the block means strictly increase
+    for all 32 channels, the smallest increment being 6% of its channel's rise (relu3
+    channel 56; relu2: 10%).
+    """
     history = optimized[layer].objectives_history
     assert history.shape == (64, 16)
-    assert np.all(history[:5].mean(axis=0) < history[19:25].mean(axis=0))
+    blocks = history[:32].reshape(4, 8, 16).mean(axis=1)
+    rise = blocks[-1] - blocks[0]
+    assert np.all(rise > 0), f"{layer}: block means {np.round(blocks.T, 3)}"
+    drops = blocks[:-1] - blocks[1:]
+    assert np.all(drops <= 0.1 * rise), f"{layer}: block means {np.round(blocks.T, 3)}"
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [neuron("relu3", [0, 8, 20], x=1, y=1), deepdream("relu2")],
+    ids=["neuron", "layer"],
+)
+def test_neuron_and_layer_objectives_rise_end_to_end(demo, objective):
+    """Through the optimizer (standard transforms), 3 items, 24 steps: each item's 8-step
+    block means strictly increase (tolerance 0; the smallest increase measured was 11% of
+    the block before it). The neuron sits near the corner because a centre neuron does
+    not move at all (see the next test)."""
+    optimizer = FilterOptimizer(
+        demo, objective.layer, [0, 8, 20], objective=objective, steps=24, seed=2
+    )
+    history = np.array([p.objectives for p in optimizer.steps(images=False)])
+    blocks = history.reshape(3, 8, 3).mean(axis=1)
+    assert np.all(np.diff(blocks, axis=0) > 0), np.round(blocks.T, 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: zero gradient for a neuron whose receptive field is interior",
+)
+def test_centre_neuron_moves_from_the_grey_start(demo):
+    """On the near-grey start image relu1 is exactly 0 away from the image border, so the
+    centre neuron of relu2 gets a zero gradient and the image never changes: only the ReLU
+    of the objective's own layer is redirected. (Channel means escape this through the
+    border positions.) Strict: this starts failing, as a reminder, once it is fixed."""
+    optimizer = FilterOptimizer(demo, "relu2", [8], objective=neuron("relu2", 8), steps=8)
+    history = np.array([p.objectives[0] for p in optimizer.steps(images=False)])
+    assert history[-1] != history[0]
+
+
+def _gram_similarity(values: np.ndarray) -> float:
+    """Mean cosine similarity between the Gram matrices of different batch items."""
+    flat = values.reshape(len(values), -1, values.shape[-1]).astype(np.float64)
+    grams = np.einsum("npc,npd->ncd", flat, flat).reshape(len(values), -1)
+    grams /= np.linalg.norm(grams, axis=1, keepdims=True)
+    sim = grams @ grams.T
+    return float((sim.sum() - np.trace(sim)) / (len(values) * (len(values) - 1)))
+
+
+def test_diversity_makes_the_batch_items_less_similar(demo):
+    """Four items of relu3 channel 12, same seed, 24 steps: with diversity=0.5 the mean
+    Gram cosine similarity at relu3 (numpy, final images, no transforms) is lower than
+    without by more than 0.1 (measured 0.98 → 0.71)."""
+    similarity = {}
+    for weight in (0.0, 0.5):
+        result = visualize_filters(demo, "relu3", [12] * 4, steps=24, seed=0, diversity=weight)
+        similarity[weight] = _gram_similarity(activations(demo, result.images, "relu3")["relu3"])
+    assert similarity[0.5] < similarity[0.0] - 0.1, similarity
 
 
 def test_result_activations_match_an_independent_forward_pass(demo, optimized):
@@ -281,6 +347,14 @@ def test_objectives_evaluate_per_item(acts):
     np.testing.assert_allclose(
         _np(l2()(acts)), ((image - 0.5) ** 2).mean(axis=(1, 2, 3)), rtol=1e-5
     )
+    np.testing.assert_allclose(
+        _np(l1(0.3)(acts)), 0.3 * np.abs(image - 0.5).mean(axis=(1, 2, 3)), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(l1(2.0, "conv", center=-0.2)(acts)),
+        2.0 * np.abs(conv + 0.2).mean(axis=(1, 2, 3)),
+        rtol=1e-5,
+    )
 
 
 def test_diversity_is_minus_the_mean_gram_similarity(acts):
@@ -391,6 +465,52 @@ def test_transforms_are_seeded_per_item_and_prefix_stable():
     rotation = Compose([RandomRotate(10.0)]).matrices((0,), 500, (32, 32), (32, 32))
     angles = np.degrees(np.arctan2(rotation[:, 3], rotation[:, 0]))
     assert np.abs(angles).max() <= 10.0 + 1e-4 and np.abs(angles).max() > 9.0
+
+
+def _magnification(rows: np.ndarray) -> np.ndarray:
+    """Output pixels per image pixel of affine rows ``(n, 6)`` (output → image)."""
+    linear = rows[:, [0, 1, 3, 4]].astype(np.float64).reshape(-1, 2, 2)
+    return 1.0 / np.sqrt(np.abs(np.linalg.det(linear)))
+
+
+def test_standard_chain_zoom_spans_the_scale_range():
+    """At 64 px, over 2,000 draws (20 items × 100 steps): the effective zoom, i.e. the
+    magnification divided by that of the same chain without RandomScale (the padding's
+    fixed zoom-out, 64/67, rtol 1e-6), lies in [0.9, 1.1] (± 1e-5, float32 rows), goes
+    below 0.905 and above 1.095 with a std above 0.05 (uniform: 0.058), and equals each
+    draw's own scale factor (rtol 1e-5). (Raw magnification: 0.86–1.05. While the final
+    fit undid the scale, the effective zoom was 0.999–1.002 for every draw.)"""
+    chain = standard_transforms(64)
+    assert isinstance(chain.transforms[2], RandomScale)
+    no_scale = Compose(chain.transforms[:2] + chain.transforms[3:])
+    entropies = [(0, item, 0, 1) for item in range(20)]
+    rows = np.concatenate([chain.matrices(e, 100, (64, 64), (64, 64)) for e in entropies])
+    base = np.concatenate([no_scale.matrices(e, 100, (64, 64), (64, 64)) for e in entropies])
+    np.testing.assert_allclose(_magnification(base), 64 / 67, rtol=1e-6)
+    zoom = _magnification(rows) / _magnification(base)
+    assert zoom.min() >= 0.9 - 1e-5 and zoom.max() <= 1.1 + 1e-5, (zoom.min(), zoom.max())
+    assert zoom.min() < 0.905 and zoom.max() > 1.095 and zoom.std() > 0.05
+    # RandomScale is transform 2: its generator is seeded with entropy + (2,).
+    drawn = np.concatenate(
+        [np.random.default_rng([*e, 2]).uniform(0.9, 1.1, size=100) for e in entropies]
+    )
+    np.testing.assert_allclose(zoom, drawn, rtol=1e-5)
+
+
+def test_scale_only_chain_reproduces_the_drawn_scale():
+    """Compose([RandomScale(0.8, 1.25)]): each row's magnification is the factor its
+    generator drew (rtol 1e-6: float32 rows), without shear or rotation (off-diagonal
+    terms exactly 0), about the centre (the centre pixel stays put, atol 1e-4 px). With
+    an image half the output size, the resize fit doubles it (rtol 1e-6)."""
+    chain = Compose([RandomScale(0.8, 1.25)])
+    drawn = np.random.default_rng([5, 0]).uniform(0.8, 1.25, size=500)
+    for image, factor in ((64, 1.0), (32, 2.0)):
+        rows = chain.matrices((5,), 500, (image, image), (64, 64))
+        np.testing.assert_allclose(_magnification(rows), factor * drawn, rtol=1e-6)
+        np.testing.assert_array_equal(rows[:, 0], rows[:, 4])
+        assert not rows[:, [1, 3]].any()
+        centre = rows[:, [0, 3]] * 31.5 + rows[:, [1, 4]] * 31.5 + rows[:, [2, 5]]
+        np.testing.assert_allclose(centre, (image - 1) / 2, atol=1e-4)
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ shrinks; here each transform only updates a 3×3 matrix (output pixel → source
 canvas size, so the whole chain becomes one bilinear warp that lands exactly on the model's
 input size. That costs one resampling per step (instead of four), and lets models whose
 input size is fixed (a Flatten before a Dense) be visualized with the same transforms. The
-padding shows up as a slight zoom-out with :data:`FILL_VALUE` around the image.
+padding shows up as a slight zoom-out with :data:`FILL_VALUE` around the image (by 64/67 in
+the standard chain at 64 pixels), on top of which :class:`RandomScale` zooms each item by its
+own factor.
 
 The random parameters are drawn in numpy, ahead of time, per batch item and per transform
 from generators seeded with the item's own entropy. An item's transforms therefore depend
@@ -41,7 +43,7 @@ def _translation(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
 class Transform:
     """One random transform: maps new-canvas pixels to old-canvas pixels.
 
-    ``sample(rng, steps, size)`` gets the canvas sizes ``(steps, 2)`` (height, width, as
+    ``sample(rng, size)`` gets the canvas sizes ``(steps, 2)`` (height, width, as
     floats) before the transform and returns ``(matrices (steps, 3, 3), new sizes)``; the
     matrices act on ``(x, y, 1)`` column vectors, x along the width, pixel centres at
     integers.
@@ -84,7 +86,15 @@ class Jitter(Transform):
 
 
 class RandomScale(Transform):
-    """Resize the canvas by a factor drawn uniformly from ``[low, high]``."""
+    """Zoom about the canvas centre by a factor drawn uniformly from ``[low, high]``.
+
+    A factor above 1 enlarges the image. The canvas keeps its size: this is Lucid's resize
+    followed by a centre crop (or pad) back to the size before it. Lucid instead hands the
+    model the resized canvas, whatever its size; with a fixed model input, letting the canvas
+    grow here would make the final fit of :meth:`Compose.matrices` shrink it back and undo
+    the zoom. The later transforms act the same either way: they are centred (rotation) or
+    shifts counted in pixels (jitter, pad).
+    """
 
     def __init__(self, low: float = 0.9, high: float = 1.1) -> None:
         if not 0 < low <= high:
@@ -93,10 +103,11 @@ class RandomScale(Transform):
 
     def sample(self, rng: np.random.Generator, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = rng.uniform(self.low, self.high, size=len(size))
+        cy, cx = (size[:, 0] - 1) / 2, (size[:, 1] - 1) / 2
         m = np.tile(np.eye(3), (len(size), 1, 1))
         m[:, 0, 0] = m[:, 1, 1] = 1.0 / s
-        m[:, 0, 2] = m[:, 1, 2] = 0.5 / s - 0.5
-        return m, size * s[:, None]
+        m[:, 0, 2], m[:, 1, 2] = cx * (1 - 1 / s), cy * (1 - 1 / s)
+        return m, size
 
     def __repr__(self) -> str:
         return f"RandomScale({self.low}, {self.high})"
@@ -143,6 +154,11 @@ class Compose(Transform):
     ) -> np.ndarray:
         """``(steps, 6)`` affine rows mapping output pixels to image pixels, one per step.
 
+        After the chain, the output grid is fitted onto the final canvas. Of the built-in
+        transforms only pads and jitters change the canvas size (:class:`RandomScale` zooms
+        within it), so the fit is the same zoom for every step and item, and an item's zoom
+        relative to it is exactly its drawn scale factor (0.9–1.1 in the standard chain).
+
         ``entropy`` seeds one generator per transform (``entropy + (index,)``), so the first
         ``n`` steps do not depend on ``steps``.
         """
@@ -152,7 +168,8 @@ class Compose(Transform):
             rng = np.random.default_rng([*entropy, index])
             m, size = transform.sample(rng, size)
             total = total @ m
-        # Map the output grid onto the final canvas (a zoom when their sizes differ).
+        # Map the output grid onto the final canvas (a zoom when their sizes differ, e.g.
+        # a zoom-out by the net padding).
         sy, sx = size[:, 0] / output_size[0], size[:, 1] / output_size[1]
         fit = np.tile(np.eye(3), (steps, 1, 1))
         fit[:, 0, 0], fit[:, 1, 1] = sx, sy
