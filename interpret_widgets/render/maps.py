@@ -6,7 +6,9 @@ return raw maps; only these helpers change their scale or size, and only for dis
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -73,12 +75,35 @@ def colorize(values01: np.ndarray, cmap: str = "jet") -> np.ndarray:
     ValueError
         If ``cmap`` is not a matplotlib colormap name.
     """
+    values = np.clip(np.asarray(values01, dtype=np.float32), 0.0, 1.0)
+    if np.isnan(values).any():  # matplotlib's "bad" colour for NaN
+        rgba = _colormap(cmap)(values)
+        return (rgba[..., :3] * 255.0 + 0.5).astype(np.uint8)
+    lut = _lookup_table(cmap)
+    # matplotlib's own float → index rule: floor(x·N), with x = 1 on the last entry.
+    index = np.minimum((values * np.float32(len(lut))).astype(np.intp), len(lut) - 1)
+    return lut[index]
+
+
+def _colormap(name: str) -> Any:
     try:
-        colormap = colormaps[cmap]
+        return colormaps[name]
     except KeyError as error:
-        raise ValueError(f"unknown matplotlib colormap {cmap!r}") from error
-    rgba = colormap(np.clip(np.asarray(values01, dtype=np.float32), 0.0, 1.0))
-    return (rgba[..., :3] * 255.0 + 0.5).astype(np.uint8)
+        raise ValueError(f"unknown matplotlib colormap {name!r}") from error
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup_table(name: str) -> np.ndarray:
+    """The colormap's N colours as RGB uint8, built once per name.
+
+    ``matplotlib.colormaps[name]`` hands out a fresh copy that builds its table on first use;
+    caching the table makes colouring a single indexing operation.
+    """
+    colormap = _colormap(name)
+    rgba = colormap(np.arange(colormap.N))
+    table = (rgba[:, :3] * 255.0 + 0.5).astype(np.uint8)
+    table.setflags(write=False)
+    return table
 
 
 def to_uint8_image(image: np.ndarray) -> np.ndarray:
