@@ -76,6 +76,19 @@ def click_tile(explorer: ActivationExplorer, index: int) -> None:
     explorer._grid_mark._handle_custom_msgs(explorer._grid_mark, event, [])
 
 
+def assert_frame_around(explorer: ActivationExplorer, index: int) -> None:
+    """The selection frame is a closed rectangle inside tile ``index`` (1.5 px in)."""
+    top, left = explorer._tile_origin(index)
+    tile_h, tile_w = explorer._tile_shape
+    height = explorer._grid_size[0]
+    xs, ys = np.asarray(explorer._grid_frame.x), np.asarray(explorer._grid_frame.y)
+    assert xs.shape == ys.shape == (5,) and xs[0] == xs[-1] and ys[0] == ys[-1]
+    np.testing.assert_allclose([xs.min(), xs.max()], [left + 1.5, left + tile_w - 1.5])
+    np.testing.assert_allclose(
+        [ys.min(), ys.max()], [height - top - tile_h + 1.5, height - top - 1.5]
+    )
+
+
 def test_shows_the_selected_channel_exactly(model, images):
     with untouched(model):
         explorer = ActivationExplorer(model, images)
@@ -159,11 +172,18 @@ def test_grid_top_channels_and_click(model, images):
     before, shown = explorer._grid_png.value, explorer._grid_mark.image
     click_tile(explorer, 5)
     assert explorer.channel == order[5]
-    assert explorer._grid_png.value != before, "the selected tile is highlighted"
-    # bqplot redraws an Image mark only when its image widget is replaced.
-    assert explorer._grid_mark.image is explorer._grid_png is not shown
+    # The frame moves around the clicked tile; the grid image itself is not redrawn.
+    assert_frame_around(explorer, 5)
+    assert explorer._grid_mark.image is shown and shown.value == before
     click_tile(explorer, 0)
     assert explorer.channel == order[0]
+    assert_frame_around(explorer, 0)
+    # A new colormap redraws the grid: bqplot redraws an Image mark only when its image
+    # widget is replaced.
+    explorer.cmap = "magma"
+    assert explorer._grid_mark.image is explorer._grid_png is not shown
+    assert explorer._grid_png.value != before
+    assert_frame_around(explorer, 0)
     # A click outside every tile changes nothing.
     event = {"event": "element_click", "data": {"click_x": 1e6, "click_y": -5.0}}
     explorer._grid_mark._handle_custom_msgs(explorer._grid_mark, event, [])

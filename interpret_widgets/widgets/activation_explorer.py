@@ -216,8 +216,14 @@ class ActivationExplorer(widgets.VBox):
             x_offset=3,
             y_offset=12,
         )
+        # The selected tile's frame is a mark of its own: a channel move redraws a line,
+        # not the grid image.
+        self._grid_frame = bqplot.Lines(
+            x=[], y=[], scales={"x": x_scale, "y": y_scale}, colors=["#ff3030"], stroke_width=3
+        )
+        self._grid_key: tuple | None = None
         self._grid = bqplot.Figure(
-            marks=[self._grid_mark, self._grid_labels],
+            marks=[self._grid_mark, self._grid_frame, self._grid_labels],
             fig_margin={"top": 0, "bottom": 0, "left": 0, "right": 0},
             padding_x=0,
             padding_y=0,
@@ -293,6 +299,7 @@ class ActivationExplorer(widgets.VBox):
     @images.setter
     def images(self, images: Any) -> None:
         self._cache.clear()
+        self._grid_key = None
         self._images = None
         with self.status.capture("Reading the images"):
             if self._adapter is None:
@@ -464,6 +471,7 @@ class ActivationExplorer(widgets.VBox):
             self._hist_bars,
             self._histogram,
             self._grid_mark,
+            self._grid_frame,
             self._grid_labels,
             self._grid,
             self._grid_page_slider,
@@ -567,6 +575,35 @@ class ActivationExplorer(widgets.VBox):
         return np.arange(start, min(count, start + self.grid_page_size))
 
     def _render_grid(self) -> None:
+        """The grid image (rebuilt only when what it shows changed) and the selection frame."""
+        key = (
+            id(self.activations_for(self.image_index)),
+            self.layer,
+            self.cmap,
+            self.grid_mode,
+            self.grid_page,
+            self.grid_page_size,
+        )
+        if key != self._grid_key:
+            self._render_grid_image()
+            self._grid_key = key
+        self._render_grid_frame()
+
+    def _render_grid_frame(self) -> None:
+        """A rectangle around the selected channel's tile; none where it is not shown."""
+        where = np.flatnonzero(self._grid_shown == self.channel)
+        if not len(where):
+            self._grid_frame.x, self._grid_frame.y = [], []
+            return
+        top, left = self._tile_origin(int(where[0]))
+        tile_h, tile_w = self._tile_shape
+        height = self._grid_size[0]
+        upper, lower, right = height - top - 1.5, height - top - tile_h + 1.5, left + tile_w - 1.5
+        left = left + 1.5
+        self._grid_frame.x = np.array([left, right, right, left, left], dtype=float)
+        self._grid_frame.y = np.array([upper, upper, lower, lower, upper], dtype=float)
+
+    def _render_grid_image(self) -> None:
         acts = self.layer_activation()
         count = acts.shape[-1]
         pages = max(1, -(-count // self.grid_page_size))
@@ -577,12 +614,7 @@ class ActivationExplorer(widgets.VBox):
         shown = self.grid_channels()
         scaled = normalize(acts, "minmax")
         factor = upscale_factor(acts.shape, TILE_SIZE)
-        tiles = []
-        for c in shown:
-            tile_image = upscale(colorize(scaled[:, :, c], self.cmap), factor)
-            if c == self.channel:
-                tile_image = _framed(tile_image)
-            tiles.append(tile_image)
+        tiles = [upscale(colorize(scaled[:, :, c], self.cmap), factor) for c in shown]
         columns = 4 if len(shown) <= TOP_K else 8
         columns = min(columns, len(shown))
         grid = tile(tiles, columns=columns, padding=GRID_PADDING)
