@@ -27,6 +27,28 @@ def median_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> 
     return statistics.median(times)
 
 
+def paired_times(
+    fn: Callable[[], object], reference: Callable[[], object], repeats: int = 7, warmup: int = 2
+) -> tuple[float, float]:
+    """Median wall times of ``fn()`` and ``reference()``, timed in alternation.
+
+    Each repeat times the reference right before ``fn``, so a change in the machine's load
+    (other processes on a 2-core machine) reaches both sides of the ratio alike.
+    """
+    for _ in range(warmup):
+        reference()
+        fn()
+    ours, theirs = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        reference()
+        middle = time.perf_counter()
+        fn()
+        theirs.append(middle - start)
+        ours.append(time.perf_counter() - middle)
+    return statistics.median(ours), statistics.median(theirs)
+
+
 def raw_forward_backward(model: keras.Model) -> Callable[[np.ndarray], object]:
     """One compiled forward pass of the model plus the gradient of the summed top output
     w.r.t. the input: the reference every ratio in benchmarks/README.md divides by."""
