@@ -13,7 +13,8 @@ small seeds (e.g. 7), so their images are held out.  Seeds are fixed with
 so reruns on the same machine and library versions reproduce the file as far
 as TensorFlow allows.
 
-The shipped ``demo_model.keras`` was made in two stages (about 20 minutes on 2 cores)::
+The shipped ``demo_model.keras`` was made in two stages (about 20 minutes on 2 cores);
+``bash scripts/train_demo.sh`` runs both::
 
     python -m interpret_widgets.demo.train --cam-weight 0 --epochs 8 --out /tmp/stage1.keras
     python -m interpret_widgets.demo.train --init /tmp/stage1.keras --epochs 3 \
