@@ -264,3 +264,18 @@ def test_demo_model():
         assert viz.wait(60)
     assert viz.status.state == "ok", viz.status.message
     assert viz.result.images.shape == (2, 64, 64, 3)
+
+
+def test_layer_change_keeps_the_channels_the_new_layer_has(model):
+    """conv_b has 12 channels, conv_a 8: channels beyond the new layer's are dropped."""
+    viz = FilterVisualizer(model, layer="conv_b", channels=[1, 9, 11])
+    viz._layer_select.value = "conv_a"
+    assert viz.layer == "conv_a" and viz.channels == [1]
+    assert viz._channels_text.value == "1"
+    assert viz.status.state == "ok" and "8 channels" in viz.status.message
+    viz.layer = "conv_b"
+    viz.channels = [9, 11]
+    viz.layer = "conv_a"
+    assert viz.channels == list(range(8))
+    viz.layer = "conv_b"  # every channel of conv_a exists in conv_b: nothing changes
+    assert viz.channels == list(range(8))

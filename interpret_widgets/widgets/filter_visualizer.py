@@ -285,6 +285,20 @@ class FilterVisualizer(widgets.VBox):
         )
         return fallback
 
+    @traitlets.observe("layer")
+    def _on_layer_change(self, change: Any) -> None:
+        """Keep the channels that the new layer has; where none is left, its first ones."""
+        count = self._counts.get(change["new"])
+        if count is None or all(0 <= c < count for c in self.channels):
+            return
+        kept = [c for c in self.channels if 0 <= c < count]
+        self.channels = kept or list(range(min(DEFAULT_CHANNELS, count)))
+        self.status.show(
+            f"layer {change['new']!r} has {count} channels: showing "
+            f"{format_channels(self.channels)}",
+            STATUS_OK,
+        )
+
     @traitlets.validate("parametrization")
     def _validate_parametrization(self, proposal: Any) -> str:
         value = str(proposal["value"])
