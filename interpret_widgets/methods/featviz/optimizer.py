@@ -13,10 +13,13 @@ Every batch item has its own randomness (initial values and transforms) seeded f
 ``(seed, channel, occurrence)``, and items interact only through the optional diversity
 term, so K channels optimized together give the same images as K separate runs.
 
-A channel that is off for the grey starting image would have a zero gradient; the ReLUs
-that the objective reads get Lucid's redirected gradient in our execution (see
-:mod:`.redirect`). The user's model is never modified: the optimizer owns its variable and
-its Adam state.
+A unit that is off for the grey starting image would have a zero gradient, so ReLUs get
+Lucid's redirected gradient in our execution (see :mod:`.redirect`): every ReLU on the
+path to the objective for the first ``redirect_steps`` steps, the objective's own ReLUs
+after that. That is two compiled step functions, each traced once (the second only where
+the scopes differ and the run goes past ``redirect_steps``); forward values are the same in
+both. The user's model is never modified: the optimizer owns its variable and its Adam
+state.
 
 References
 ----------
@@ -28,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import keras
@@ -125,7 +128,12 @@ class FilterOptimizer:
     redirect_relu : bool
         Redirect ReLU gradients that vanish for a whole batch item (Lucid's trick, so that
         channels inactive on the starting image can still be optimized); forward values
-        are unchanged.
+        are unchanged. ``False`` gives ordinary gradients throughout.
+    redirect_steps : int
+        For this many first steps every ReLU on the path to the objective is redirected
+        (Lucid: 16), so that a unit whose receptive field lies where an earlier ReLU is 0
+        (a centre neuron on the grey start) can start; later steps redirect only the
+        ReLUs that the objective reads. 0: only those from the start.
 
     Raises
     ------
@@ -157,6 +165,7 @@ class FilterOptimizer:
         preprocess: Callable[[Any], Any] | None = None,
         diversity: float = 0.0,
         redirect_relu: bool = True,
+        redirect_steps: int = 16,
     ) -> None:
         self._adapter = adapter = get_adapter(model)
         self.total_steps = positive_int(steps, "steps")
@@ -182,11 +191,16 @@ class FilterOptimizer:
         if diversity:
             extra.append(float(diversity) * diversity_objective(self.layer))
         self._extra = sum(extra) if extra else None
+        bad = isinstance(redirect_steps, bool) or not isinstance(redirect_steps, Integral)
+        if bad or redirect_steps < 0:
+            raise ValueError(f"redirect_steps must be an integer >= 0, got {redirect_steps!r}")
         self._keys, self._score_replace, self._stop = self._resolve_keys(k)
-        redirects = (
-            redirected_relu_steps(adapter.graph, self._keys.values()) if redirect_relu else {}
-        )
-        self._step_replace = {**redirects, **(self._score_replace or {})} or None
+        self._step_replace, path = self._redirects(bool(redirect_relu))
+        # The path-wide replacements for the first steps; None where they add nothing.
+        self._early_replace = None
+        self.redirect_steps = 0
+        if redirect_steps and path is not None and set(path) != set(self._step_replace or {}):
+            self._early_replace, self.redirect_steps = path, int(redirect_steps)
 
         # Per-item entropy: (seed, channel, occurrence), independent of the batch around it.
         seen: dict[int, int] = {}
@@ -227,6 +241,16 @@ class FilterOptimizer:
             return class_logit(self.channels)
         return channel_objective(self.layer, self.channels)
 
+    def _redirects(self, redirect: bool) -> tuple[dict | None, dict | None]:
+        """Step replacements of the later steps and of the first (path-wide) ones."""
+        score = self._score_replace or {}
+        if not redirect:
+            return score or None, None
+        graph, keys = self._adapter.graph, list(self._keys.values())
+        late = {**redirected_relu_steps(graph, keys), **score}
+        path = {**redirected_relu_steps(graph, keys, "path"), **score}
+        return late or None, path
+
     def _resolve_keys(self, k: int) -> tuple[dict[Any, int], dict[int, Any] | None, int | None]:
         total = self.objective if self._extra is None else self.objective + self._extra
         bad = total.batch_sizes() - {k}
@@ -258,6 +282,12 @@ class FilterOptimizer:
         return acts
 
     def _step_function(self) -> Callable[..., Any]:
+        return self._make_step(self._step_replace)
+
+    def _early_step_function(self) -> Callable[..., Any]:
+        return self._make_step(self._early_replace)
+
+    def _make_step(self, replace: dict[int, Any] | None) -> Callable[..., Any]:
         variable, objective, extra = self._variable, self.objective, self._extra
 
         def step(matrices: Any) -> Any:
@@ -268,7 +298,7 @@ class FilterOptimizer:
                     matrices,
                     self._keys,
                     self._stop,
-                    self._step_replace,
+                    replace,
                 )
                 values = objective(acts)
                 total = values if extra is None else values + extra(acts)
@@ -336,7 +366,8 @@ class FilterOptimizer:
         dummy = np.zeros((len(self.channels), 6), dtype=np.float32)
         for index in range(self.total_steps):
             matrices = self._matrices[index] if self._matrices is not None else dummy
-            values = backend.to_numpy(self._call("step", np.ascontiguousarray(matrices)))
+            name = "early_step" if index < self.redirect_steps else "step"
+            values = backend.to_numpy(self._call(name, np.ascontiguousarray(matrices)))
             self._history.append(values)
             shown = None
             if images and (index + 1) % every == 0:

@@ -1,17 +1,21 @@
 """Redirected ReLU gradients for the optimizer's own forward pass.
 
-A channel that is inactive (ReLU output 0 everywhere) for the starting grey image has a zero
-gradient, so plain gradient ascent never moves it. Lucid's remedy is to redirect the ReLU's
-gradient for a batch item whose ordinary gradient vanishes (see
+A unit that is inactive (ReLU output 0) for the starting grey image passes no gradient, so
+plain gradient ascent cannot move what lies behind it. Lucid's remedy is to redirect the
+ReLU's gradient for a batch item whose ordinary gradient vanishes (see
 :func:`interpret_widgets.model.backend.redirected_relu`). We apply it through the adapter's
 step replacements, which substitute a callable for a layer's call in our execution only:
 the model keeps its layers, activations and weights.
 
-Only the ReLUs whose outputs the objective reads are redirected (through pooling and
-reshapes). Covered: ``ReLU`` layers without a negative slope or threshold,
-``Activation("relu")`` and ``Activation("relu6")``, and ``Conv``/``Dense`` layers with a
-fused ReLU activation (recomputed from their own kernel and bias). Other layers run
-unchanged.
+Two scopes (:func:`redirected_relu_steps`): ``"objective"``, the ReLUs whose outputs the
+objective reads (through pooling and reshapes), and ``"path"``, every ReLU the objective's
+tensors depend on. The optimizer uses the path scope for its first steps, as Lucid does
+(its override covers every ReLU for at most 16 steps): on a grey image an early ReLU can
+be 0 over a neuron's whole receptive field (the demo model's ``relu1`` is 0 away from the
+border), and only redirecting it lets that neuron start. Covered: ``ReLU`` layers without
+a negative slope or threshold, ``Activation("relu")`` and ``Activation("relu6")``, and
+``Conv``/``Dense`` layers with a fused ReLU activation (recomputed from their own kernel
+and bias). Other layers run unchanged, and forward values are the ordinary ones.
 
 References
 ----------
@@ -79,27 +83,54 @@ def _fused_step(layer: Any) -> Callable[..., Any] | None:
 _PASS_THROUGH = frozenset({"max_pool", "identity", "reshape", "padding", "cropping"})
 
 
-def redirected_relu_steps(graph: FlatGraph, keys: Iterable[int]) -> dict[int, Any]:
-    """Step replacements (keyed like ``run_graph``'s ``replace``) for the objective's ReLUs.
+def _substitute(step: Any) -> Callable[..., Any] | None:
+    if step.operation is None:
+        return None
+    return _activation_step(step.operation) or _fused_step(step.operation)
 
-    For each tensor key the objective reads, the ReLU that produces it is redirected, also
-    when max pooling, dropout or a reshape lies between (``pool2`` redirects ``relu2``).
-    Earlier ReLUs keep their ordinary gradient: a whole batch item's gradient vanishes
-    there only in degenerate cases, and redirecting every ReLU would cost time.
+
+def redirected_relu_steps(
+    graph: FlatGraph, keys: Iterable[int], scope: str = "objective"
+) -> dict[int, Any]:
+    """Step replacements (keyed like ``run_graph``'s ``replace``) that redirect ReLUs.
+
+    ``scope="objective"``: for each tensor key the objective reads, the ReLU that produces
+    it, also when max pooling, dropout or a reshape lies between (``pool2`` redirects
+    ``relu2``). ``scope="path"``: every covered ReLU that those tensors depend on, the
+    objective's own included (a superset of the first).
     """
+    if scope == "path":
+        return _path_steps(graph, keys)
+    if scope != "objective":
+        raise ValueError(f"scope must be 'objective' or 'path', got {scope!r}")
     replace: dict[int, Any] = {}
     for key in keys:
         step = graph.producer(key)
         while step is not None:
-            if step.operation is not None:
-                substitute = _activation_step(step.operation) or _fused_step(step.operation)
-                if substitute is not None:
-                    replace[step.outputs[0]] = substitute
-                    break
-                if layer_kind(step.operation) not in _PASS_THROUGH:
-                    break
+            substitute = _substitute(step)
+            if substitute is not None:
+                replace[step.outputs[0]] = substitute
+                break
+            if step.operation is not None and layer_kind(step.operation) not in _PASS_THROUGH:
+                break
             inputs = step.input_keys
             if len(inputs) != 1:
                 break
             step = graph.producer(inputs[0])
+    return replace
+
+
+def _path_steps(graph: FlatGraph, keys: Iterable[int]) -> dict[int, Any]:
+    replace: dict[int, Any] = {}
+    pending, seen = list(keys), set()
+    while pending:
+        key = pending.pop()
+        step = graph.producer(key)
+        if key in seen or step is None:
+            continue
+        seen.update(step.outputs)
+        substitute = _substitute(step)
+        if substitute is not None:
+            replace[step.outputs[0]] = substitute
+        pending.extend(step.input_keys)
     return replace
