@@ -27,6 +27,7 @@ ALL = [
     methods.integrated_gradients,
     methods.grad_cam,
     methods.grad_cam_plus_plus,
+    methods.lrp,
 ]
 
 

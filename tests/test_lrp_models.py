@@ -15,11 +15,15 @@ from interpret_widgets.methods.lrp import (
     AlphaBeta,
     Epsilon,
     Flat,
+    Gamma,
+    ZBox,
     ZPlus,
     lrp,
     lrp_report,
 )
+from interpret_widgets.methods.lrp.rules import PARAMS
 from interpret_widgets.model import get_adapter
+from interpret_widgets.model.kinds import layer_kind, propagation_kind
 
 ALL_NAMES = list(COMPOSITES)
 PLAIN = ["epsilon", "zplus", "alpha_beta", "flat", "gamma", "zbox"]
@@ -99,6 +103,101 @@ def test_bias_free_relu_network_conserves(rule, params, positive):
     np.testing.assert_allclose(report.input_sum, report.scores, rtol=1e-4)
     for name, total in report.layer_sums.items():
         np.testing.assert_allclose(total, report.scores, rtol=1e-4, err_msg=name)
+
+
+# -- more layer types: conservation and twins ------------------------------------------------
+
+
+def _layer_zoo(name: str) -> keras.Model:
+    """Tiny bias-free models that pass through the layer types the issue lists."""
+    keras.utils.set_random_seed(5)
+    L = keras.layers
+    if name == "conv1d_pool1d":
+        inp = keras.Input((16, 3))
+        h = L.Conv1D(4, 3, activation="relu", use_bias=False, name="c1")(inp)
+        h = L.MaxPooling1D(2, name="mp")(h)
+        h = L.Conv1D(5, 3, padding="same", use_bias=False, name="c2")(h)
+        h = L.LeakyReLU(0.1, name="leaky")(h)
+        h = L.AveragePooling1D(2, name="ap")(h)
+        h = L.Flatten(name="flat")(h)
+    elif name == "conv3d_globalmax":
+        inp = keras.Input((5, 5, 5, 2))
+        h = L.Conv3D(3, 3, use_bias=False, name="c1")(inp)
+        h = L.ReLU(max_value=6.0, name="relu6")(h)
+        h = L.Conv3D(4, 2, padding="same", use_bias=False, name="c2")(h)
+        h = L.Activation("relu6", name="act_relu6")(h)
+        h = L.GlobalMaxPooling3D(name="gmp")(h)
+    elif name == "conv2d_routes":
+        inp = keras.Input((10, 10, 3))
+        h = L.Conv2D(4, 3, use_bias=False, name="c1")(inp)
+        h = L.Activation("relu", name="act_relu")(h)
+        h = L.AveragePooling2D(2, name="ap")(h)
+        h = L.Cropping2D(1, name="crop")(h)
+        h = L.Conv2D(6, 1, use_bias=False, name="c2")(h)
+        h = L.Activation("tanh", name="act_tanh")(h)
+        h = L.Dropout(0.5, name="drop")(h)
+        h = L.GlobalMaxPooling2D(name="gmp")(h)
+        h = L.Reshape((2, 3), name="reshape")(h)
+        h = L.Flatten(name="flat")(h)
+    elif name == "concat":
+        inp = keras.Input((8, 8, 3))
+        a = L.Conv2D(3, 3, padding="same", activation="relu", use_bias=False, name="ca")(inp)
+        b = L.Conv2D(2, 1, activation="relu", use_bias=False, name="cb")(inp)
+        h = L.Concatenate(name="cat")([a, b])
+        h = L.Conv2D(4, 3, use_bias=False, name="c2")(h)
+        h = L.GlobalAveragePooling2D(name="gap")(h)
+    else:
+        raise AssertionError(name)
+    out = L.Dense(3, use_bias=False, name="fc")(h)
+    return keras.Model(inp, out)
+
+
+ZOO = ["conv1d_pool1d", "conv3d_globalmax", "conv2d_routes", "concat"]
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_layer_types_conserve_with_epsilon(name):
+    """Bias-free nets with ε → 0: Σ R at the input and at every layer = score (1e-4 rel)."""
+    model = _layer_zoo(name)
+    shape = (3, *model.input_shape[1:])
+    x = np.random.default_rng(1).normal(0, 1, shape).astype("float32")
+    report = lrp_report(model, x, rule="epsilon", epsilon=1e-9)
+    assert np.all(np.abs(report.scores) > 1e-3)  # a meaningful relative check
+    np.testing.assert_allclose(report.input_sum, report.scores, rtol=1e-4)
+    branches = {"ca", "cb"}  # the two inputs of the concatenation share the score
+    for layer_name, total in report.layer_sums.items():
+        if layer_name not in branches:
+            np.testing.assert_allclose(total, report.scores, rtol=1e-4, err_msg=layer_name)
+    if name == "concat":  # the merge splits relevance between its inputs, nothing lost
+        sums = report.layer_sums
+        np.testing.assert_allclose(sums["ca"] + sums["cb"], sums["cat"], rtol=1e-5)
+
+
+def test_conv1d_pool1d_equal_their_2d_twins():
+    """Conv1D, MaxPooling1D, AveragePooling1D give the relevance of their (1, k) 2-D twins
+    under every rule (1e-5 of max|R|)."""
+    L = keras.layers
+    model = _layer_zoo("conv1d_pool1d")
+    _randomize(model, seed=6)
+    inp = keras.Input((1, 16, 3))
+    c1 = L.Conv2D(4, (1, 3), activation="relu", use_bias=False)
+    c2 = L.Conv2D(5, (1, 3), padding="same", use_bias=False)
+    fc = L.Dense(3, use_bias=False)
+    h = L.MaxPooling2D((1, 2))(c1(inp))
+    h = L.AveragePooling2D((1, 2))(L.LeakyReLU(0.1)(c2(h)))
+    twin = keras.Model(inp, fc(L.Flatten()(h)))
+    for mine, theirs in ((c1, "c1"), (c2, "c2")):
+        kernel = model.get_layer(theirs).get_weights()[0]
+        mine.set_weights([kernel[None]])
+    fc.set_weights(model.get_layer("fc").get_weights())
+    x = np.random.default_rng(2).normal(0, 1, (3, 16, 3)).astype("float32")
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), twin.predict(x[:, None], verbose=0), atol=1e-5
+    )
+    for rule in PLAIN:
+        got = lrp(model, x, [0, 1, 2], rule=rule)
+        want = lrp(twin, x[:, None], [0, 1, 2], rule=rule)[:, 0]
+        np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max(), err_msg=rule)
 
 
 # -- batch normalization ----------------------------------------------------------------
@@ -311,6 +410,27 @@ def test_user_mapping_by_kind_and_name():
     np.testing.assert_array_equal(by_name, lrp(model, x, rule="epsilon_plus_flat"))
 
 
+def test_epsilon_gamma_box_assigns_zbox_gamma_epsilon():
+    """zᴮ on the first layer, γ on the other convolutions, ε on dense layers (exact)."""
+    composite = COMPOSITES["epsilon_gamma_box"]
+    assert isinstance(composite.rule_for("conv", True, PARAMS), ZBox)
+    assert isinstance(composite.rule_for("dense", True, PARAMS), ZBox)
+    assert composite.rule_for("conv", False, PARAMS) == Gamma(PARAMS["gamma"])
+    assert composite.rule_for("depthwise_conv", False, PARAMS) == Gamma(PARAMS["gamma"])
+    assert composite.rule_for("dense", False, PARAMS) == Epsilon(PARAMS["epsilon"])
+    model = small_cnn("none")  # conv_a (first, BN folded in), conv_b, logits (dense)
+    x = np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype("float32")
+    got = lrp(model, x, rule="epsilon_gamma_box")
+    mapping = {"conv_a": ZBox(), "conv": Gamma(0.25), "dense": Epsilon(1e-6)}
+    np.testing.assert_array_equal(got, lrp(model, x, rule=mapping))
+    params = {"gamma": 0.6, "low": -0.5, "high": 1.5, "epsilon": 1e-3}
+    got = lrp(model, x, rule="epsilon_gamma_box", **params)
+    mapping = {"conv_a": ZBox(-0.5, 1.5), "conv": Gamma(0.6), "dense": Epsilon(1e-3)}
+    np.testing.assert_array_equal(got, lrp(model, x, rule=mapping))
+    # The assignment matters: a different one gives a different answer.
+    assert not np.allclose(got, lrp(model, x, rule={"conv": Gamma(0.6), "dense": "epsilon"}))
+
+
 def test_new_images_and_targets_do_not_retrace():
     """One trace serves other images and targets of the same batch size."""
     model = small_cnn("dense", seed=3)
@@ -334,6 +454,105 @@ def test_unsupported_layer_names_layer_and_class():
     model = keras.Model(inp, keras.layers.Dense(2)(out))
     x = np.ones((1, 6), np.float32)
     with pytest.raises(ValueError, match=r"'gate' \(Multiply\)"):
+        lrp(model, x)
+
+
+class _OwnCallDense(keras.layers.Dense):
+    """A Dense whose forward is not the Keras Dense's."""
+
+    def call(self, inputs):
+        return super().call(inputs * inputs)
+
+
+class _InheritedDense(keras.layers.Dense):
+    """A Dense subclass that keeps Keras's forward."""
+
+    def describe(self) -> str:
+        return "mine"
+
+
+class _CustomLayer(keras.layers.Layer):
+    def call(self, inputs):
+        return 2.0 * inputs
+
+
+class Dense(keras.layers.Layer):
+    """A namesake of the Keras class, not a subclass of it."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def call(self, inputs):
+        return keras.ops.tile(inputs[:, :1], (1, self.units))
+
+
+def test_dense_subclass_with_own_call_is_rejected():
+    """A Keras Dense subclass overriding call raises naming the layer and class."""
+    inp = keras.Input((6,))
+    h = _OwnCallDense(4, name="mine")(keras.layers.Dense(5)(inp))
+    model = keras.Model(inp, keras.layers.Dense(2)(h))
+    assert propagation_kind(model.get_layer("mine")) == "other"
+    with pytest.raises(ValueError, match=r"'mine' \(_OwnCallDense\).*overrides"):
+        lrp(model, np.ones((1, 6), np.float32))
+    # A class that only shares the name of a Keras layer is no Dense either.
+    inp = keras.Input((6,))
+    model = keras.Model(inp, keras.layers.Dense(2)(Dense(3, name="namesake")(inp)))
+    with pytest.raises(ValueError, match=r"'namesake' \(Dense\)"):
+        lrp(model, np.ones((1, 6), np.float32))
+
+
+def test_dense_subclass_without_own_call_is_a_dense():
+    """A subclass that keeps Keras's call keeps its kind and its relevance (1e-6 of max|R|)."""
+    layer = _InheritedDense(4, activation="relu")
+    assert layer_kind(layer) == propagation_kind(layer) == "dense"
+    inp = keras.Input((6,))
+    model = keras.Model(inp, keras.layers.Dense(3)(layer(inp)))
+    _randomize(model, seed=3)
+    inp2 = keras.Input((6,))
+    twin_layers = [keras.layers.Dense(4, activation="relu"), keras.layers.Dense(3)]
+    twin = keras.Model(inp2, twin_layers[1](twin_layers[0](inp2)))
+    for mine, theirs in zip(twin_layers, model.layers[1:], strict=True):
+        mine.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).normal(0, 1, (3, 6)).astype("float32")
+    for rule in PLAIN:
+        want = lrp(twin, x, 1, rule=rule)
+        np.testing.assert_allclose(
+            lrp(model, x, 1, rule=rule), want, atol=1e-6 * np.abs(want).max(), err_msg=rule
+        )
+
+
+def _unsupported_model(which: str) -> tuple[keras.Model, np.ndarray]:
+    L = keras.layers
+    if which == "attention":
+        inp = keras.Input((4, 6))
+        h = L.MultiHeadAttention(2, 3, name="attn")(inp, inp)
+        return keras.Model(inp, L.Dense(2)(L.Flatten()(h))), np.ones((1, 4, 6), np.float32)
+    if which == "lstm":
+        inp = keras.Input((5, 3))
+        h = L.LSTM(4, name="rnn")(inp)
+        return keras.Model(inp, L.Dense(2)(h)), np.ones((1, 5, 3), np.float32)
+    inp = keras.Input((6,))
+    h = L.Dense(4)(inp)
+    if which == "lambda":
+        h = L.Lambda(lambda t: 2.0 * t, name="lam")(h)
+    else:
+        h = _CustomLayer(name="custom")(h)
+    return keras.Model(inp, L.Dense(2)(h)), np.ones((1, 6), np.float32)
+
+
+@pytest.mark.parametrize(
+    "which, pattern",
+    [
+        ("attention", r"'attn' \(MultiHeadAttention\)"),
+        ("lstm", r"'rnn' \(LSTM\)"),
+        ("lambda", r"'lam' \(Lambda\)"),
+        ("custom", r"'custom' \(_CustomLayer\)"),
+    ],
+)
+def test_layers_without_rule_raise_naming_layer_and_class(which, pattern):
+    model, x = _unsupported_model(which)
+    with pytest.raises(ValueError, match=pattern):
         lrp(model, x)
 
 

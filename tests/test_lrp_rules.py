@@ -238,3 +238,101 @@ def test_report_sums_are_consistent():
     logits = np.asarray(model(x))
     np.testing.assert_array_equal(report.targets, logits.argmax(axis=1))
     np.testing.assert_allclose(report.scores, logits.max(axis=1), rtol=1e-6)
+
+
+def _padding_twins(bias: bool) -> tuple[keras.Model, keras.Model]:
+    """ZeroPadding2D(1) → Conv2D(valid), and Conv2D(same) with the same kernel, then a head."""
+    rng = np.random.default_rng(7)
+
+    def head(h):
+        return keras.layers.Dense(3)(keras.layers.Flatten()(keras.layers.ReLU()(h)))
+
+    inp = keras.Input((7, 7, 2))
+    padded = keras.layers.Conv2D(4, 3, use_bias=bias, name="conv")
+    model = keras.Model(inp, head(padded(keras.layers.ZeroPadding2D(1, name="pad")(inp))))
+    inp2 = keras.Input((7, 7, 2))
+    same = keras.layers.Conv2D(4, 3, padding="same", use_bias=bias, name="conv")
+    twin = keras.Model(inp2, head(same(inp2)))
+    padded.set_weights([rng.normal(0, 1, w.shape).astype("float32") for w in padded.get_weights()])
+    same.set_weights(padded.get_weights())
+    dense = [rng.normal(0, 0.3, w.shape).astype("float32") for w in model.layers[-1].get_weights()]
+    model.layers[-1].set_weights(dense)
+    twin.layers[-1].set_weights(dense)
+    return model, twin
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize(
+    "rule", ["flat", "zbox", ZBox(-1.0, 2.0), "epsilon_plus_flat", "epsilon_gamma_box"]
+)
+def test_explicit_zero_padding_gets_no_share(rule, bias):
+    """ZeroPadding2D then a valid conv = the conv's own "same" padding under flat and zbox
+    (1e-5 of max|R|); Σ R at the input = Σ R entering the padded conv (1e-5 rel)."""
+    model, twin = _padding_twins(bias)
+    # Inputs away from 0: a padded zero is then neither a bound nor a typical value.
+    x = np.random.default_rng(3).uniform(0.2, 1.0, (3, 7, 7, 2)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), twin.predict(x, verbose=0), atol=1e-5)
+    got = lrp_report(model, x, [0, 1, 2], rule=rule)
+    want = lrp_report(twin, x, [0, 1, 2], rule=rule)
+    np.testing.assert_allclose(
+        got.relevance, want.relevance, atol=1e-5 * np.abs(want.relevance).max()
+    )
+    np.testing.assert_allclose(got.input_sum, got.layer_sums["conv"], rtol=1e-5)
+    np.testing.assert_allclose(got.layer_sums["pad"], got.layer_sums["conv"], rtol=1e-5)
+
+
+def test_conv3d_matches_reference():
+    """Conv3D (strided, same padding) is one linear map: ε, z⁺, αβ match the matrix form."""
+    layer = keras.layers.Conv3D(2, 3, strides=2, padding="same")
+    in_shape = (4, 4, 4, 2)
+    model = single_layer_model(layer, in_shape, relu_first=False)
+    _randomize(layer, seed=6)
+    x = np.random.default_rng(4).normal(0, 1, in_shape).astype("float32")
+    M, b = layer_matrix(layer, in_shape)
+    n_out = M.shape[1]
+    z = x.astype(np.float64).ravel() @ M + b
+    for rule in (Epsilon(1e-3), ZPlus(), AlphaBeta(2.0, 1.0), Gamma(0.25)):
+        expected = reference(rule, x.astype(np.float64).ravel(), M, b, None) * z[:, None]
+        got = lrp(model, np.repeat(x[None], n_out, 0), np.arange(n_out), rule=rule)
+        np.testing.assert_allclose(
+            got.reshape(n_out, -1),
+            expected,
+            atol=RTOL * np.abs(expected).max(),
+            err_msg=rule.describe(),
+        )
+
+
+def test_gamma_low_high_parameters_reach_the_rule():
+    """gamma=, low=, high= through **params equal the Gamma / ZBox values (exact)."""
+    layer = keras.layers.Conv2D(3, 3)
+    model = single_layer_model(layer, (5, 5, 2), relu_first=False)
+    _randomize(layer, seed=1)
+    x = np.random.default_rng(0).normal(0, 1, (2, 5, 5, 2)).astype("float32")
+    a = lrp(model, x, 4, rule="gamma", gamma=0.7)
+    np.testing.assert_array_equal(a, lrp(model, x, 4, rule=Gamma(0.7)))
+    assert not np.allclose(a, lrp(model, x, 4, rule="gamma"))
+    a = lrp(model, x, 4, rule="zbox", low=-3.0, high=3.5)
+    np.testing.assert_array_equal(a, lrp(model, x, 4, rule=ZBox(-3.0, 3.5)))
+    assert not np.allclose(a, lrp(model, x, 4, rule="zbox"))
+    low, high = np.array([-3.0, -4.0], np.float32), np.array([3.0, 5.0], np.float32)
+    a = lrp(model, x, 4, rule="zbox", low=low, high=high)  # per channel
+    np.testing.assert_array_equal(a, lrp(model, x, 4, rule=ZBox(low, high)))
+
+
+@pytest.mark.parametrize(
+    "params, pattern",
+    [
+        ({"rule": "gamma", "gamma": -0.1}, "gamma must be a finite number >= 0"),
+        ({"rule": "gamma", "gamma": float("inf")}, "gamma must be a finite number"),
+        ({"rule": "zbox", "low": 1.0, "high": 0.0}, "low must not exceed high"),
+        ({"rule": "zbox", "low": float("nan")}, "low and high must be finite"),
+        ({"rule": "zbox", "low": [0.0, 0.0], "high": [1.0, 1.0, 1.0]}, "broadcast"),
+        ({"rule": "epsilon_gamma_box", "gamma": -1.0}, "gamma must be"),
+        ({"rule": "epsilon", "epsilon": -1e-3}, "epsilon must be"),
+    ],
+)
+def test_invalid_rule_parameters_raise(params, pattern):
+    layer = keras.layers.Dense(3)
+    model = single_layer_model(layer, (6,), relu_first=False)
+    with pytest.raises(ValueError, match=pattern):
+        lrp(model, np.zeros((1, 6), np.float32), **params)

@@ -102,6 +102,50 @@ def layer_kind(layer: object) -> str:
     return "other"
 
 
+#: Methods whose override changes what a layer computes (``Conv.call`` calls
+#: ``convolution_op``).
+_FORWARD_METHODS = ("call", "convolution_op")
+
+
+def _is_keras_class(cls: type) -> bool:
+    module = getattr(cls, "__module__", "") or ""
+    return module == "keras" or module.startswith("keras.")
+
+
+def propagation_kind(layer: object) -> str:
+    """The kind of ``layer`` where a method relies on the layer computing what its kind says.
+
+    As :func:`layer_kind`, but stricter about classes from outside Keras: the kind is that
+    of the first Keras class of the table in the layer's MRO. A subclass that overrides
+    ``call`` (or ``convolution_op``) on the way to it, such as
+    ``class MyDense(keras.layers.Dense)`` with a forward of its own, and a class that only
+    shares a table name without deriving from the Keras class, are ``"other"``. Keras's own
+    classes, and user subclasses that keep the inherited forward, keep their kind. LRP uses
+    this so that it never applies the Keras layer's rule to a layer that computes something
+    else.
+    """
+    if isinstance(layer, keras.Model):
+        return "model"
+    if not isinstance(layer, keras.layers.Layer):
+        return "op"
+    mro = type(layer).__mro__
+    kinds = dict(_KIND_TABLE)
+    order = {name: i for i, (name, _) in enumerate(_KIND_TABLE)}
+    matches = [
+        (order[cls.__name__], depth)
+        for depth, cls in enumerate(mro)
+        if cls.__name__ in kinds and _is_keras_class(cls)
+    ]
+    if not matches:
+        return "other"
+    _, depth = min(matches)
+    base = mro[depth]
+    for cls in mro[:depth]:
+        if not _is_keras_class(cls) and any(name in vars(cls) for name in _FORWARD_METHODS):
+            return "other"
+    return kinds[base.__name__]
+
+
 def activation_name(layer: object) -> str | None:
     """Name of the activation a layer applies inside itself (``"relu"``, ``"softmax"``…).
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from keras import ops
 
-from ...model import FlatGraph, Step, activation_name, layer_kind
+from ...model import FlatGraph, Step, activation_name
+from ...model.kinds import propagation_kind
 
 #: Kinds of layers a following batch normalization can be folded into.
 FOLDABLE_KINDS = frozenset({"conv", "dense", "depthwise_conv", "separable_conv"})
@@ -54,7 +55,7 @@ def fold(kernel: Any, bias: Any | None, bn: Any, depthwise: bool = False) -> tup
 
 
 def _channel_axis(layer: Any, rank: int) -> int:
-    if layer_kind(layer) == "dense":
+    if propagation_kind(layer) == "dense":
         return rank - 1
     return 1 if getattr(layer, "data_format", "channels_last") == "channels_first" else rank - 1
 
@@ -77,7 +78,7 @@ def _folds_into(graph: FlatGraph, step: Step, protected: set[int]) -> Step | Non
     if producer is None or producer.operation is None or key in protected:
         return None
     layer = producer.operation
-    kind = layer_kind(layer)
+    kind = propagation_kind(layer)
     if kind == "batchnorm":
         rank = len(getattr(getattr(layer, "output", None), "shape", ()))
         same_axis = rank > 0 and _bn_axis(layer, rank) == _bn_axis(step.operation, rank)
@@ -104,13 +105,15 @@ def find_folds(graph: FlatGraph, needed: set[int], protected: set[int]) -> dict[
     folds: dict[int, list[int]] = {}
     owner: dict[int, int] = {}
     for i, step in enumerate(graph.steps):
-        if i not in needed or step.operation is None or layer_kind(step.operation) != "batchnorm":
+        if i not in needed or step.operation is None:
+            continue
+        if propagation_kind(step.operation) != "batchnorm":
             continue
         producer = _folds_into(graph, step, protected)
         if producer is None:
             continue
         j = index[id(producer)]
-        if layer_kind(producer.operation) == "batchnorm":
+        if propagation_kind(producer.operation) == "batchnorm":
             if j not in owner or len(graph.consumers(producer.outputs[0])) != 1:
                 continue
             j = owner[j]

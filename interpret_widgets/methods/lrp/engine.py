@@ -242,7 +242,10 @@ def _backward(
     if action.op == "unit":
         x = values[action.inputs[0]]
         z = values[action.unit.z_key]
-        lower = unit_relevance(action.unit, rule, x, z, upper[0], nonnegative)
+        padding = None
+        if action.unit.padding:
+            padding = (action.unit.padding, values[action.unit.unpadded_key])
+        lower = unit_relevance(action.unit, rule, x, z, upper[0], nonnegative, padding)
         return [(action.inputs[0], lower)]
     keys = tuple(dict.fromkeys(action.inputs))
     primals = [values[k] for k in keys]
@@ -284,7 +287,13 @@ def _divide(relevance: Any, z: Any, stabilizer: float, sign: str | None = None) 
 
 
 def unit_relevance(
-    unit: Unit, rule: Rule, x: Any, z: Any, upper: Any, nonnegative: bool = False
+    unit: Unit,
+    rule: Rule,
+    x: Any,
+    z: Any,
+    upper: Any,
+    nonnegative: bool = False,
+    padding: tuple[tuple[Step, ...], Any] | None = None,
 ) -> Any:
     """Relevance at the input of one layer with weights under ``rule``.
 
@@ -292,14 +301,19 @@ def unit_relevance(
     normalization folded in), ``upper`` the relevance at that output; ``nonnegative`` says
     that x ≥ 0 (then x⁺ = x and the x⁻ terms vanish exactly). Terms that read x itself
     reuse z (W x = z − b) and share at most two vector-Jacobian products, through W and W⁺.
+    ``padding`` is (the ZeroPadding steps that produced ``x``, their input): the sources
+    that do not read x itself (ones, the z-box distances) are then zero at padded positions,
+    so that zero padding gets no share, as with a convolution's own ``"same"`` padding, and
+    the default z-box bounds are taken over the real values only.
     """
     linear = unit.linear
+    source_of = _Sources(x, rule, padding)
     kernel, bias = linear.parameters()
     terms = rule.terms()
     if nonnegative:
         terms = tuple(t for t in terms if t.source != "x-")
     sources = ["x" if nonnegative and t.source == "x+" else t.source for t in terms]
-    parts = _partial_outputs(linear, kernel, bias, terms, sources, x, z, rule)
+    parts = _partial_outputs(linear, kernel, bias, terms, sources, x, z, source_of)
     scales = []
     for index, group in enumerate(rule.groups()):
         members = [i for i, t in enumerate(terms) if t.group == index]
@@ -331,7 +345,7 @@ def unit_relevance(
                 key = (source, weights)
                 maps[key] = maps[key] + piece if key in maps else piece
     names = list(dict.fromkeys(source for source, _ in maps))
-    primals = [_source(name, x, rule) for name in names]
+    primals = [source_of(name) for name in names]
     modified = {weights: weights(kernel) for _, weights in maps}
 
     def forward(*inputs: Any) -> list[Any]:
@@ -357,7 +371,7 @@ def _partial_outputs(
     sources: list[str],
     x: Any,
     z: Any,
-    rule: Rule,
+    source_of: _Sources,
 ) -> list[Any]:
     """z_t of every term; those reading x are a·(z − b) + c·W⁺x (+ their bias)."""
     cache: dict[str, Any] = {}
@@ -390,13 +404,50 @@ def _partial_outputs(
             parts.append(part if term_bias is None else linear.add_bias(part, term_bias))
             continue
         # Inputs that are the same for every sample are evaluated on one sample.
-        value = ops.ones_like(x[:1]) if source == "ones" else _source(source, x, rule)
+        value = source_of.ones_sample() if source == "ones" else source_of(source)
         parts.append(linear.apply(value, term.weights(kernel), term_bias))
     return parts
 
 
-def _source(name: str, x: Any, rule: Rule) -> Any:
-    """The modified input a term reads."""
+class _Sources:
+    """The modified inputs the terms of one layer read, zero where explicit padding put x."""
+
+    def __init__(self, x: Any, rule: Rule, padding: tuple[tuple[Step, ...], Any] | None) -> None:
+        self.x = x
+        self.rule = rule
+        self.padding = padding
+        self._mask: Any = None
+
+    def mask(self) -> Any:
+        """1 at real positions, 0 at padded ones, for one sample (None without padding)."""
+        if self.padding is None:
+            return None
+        if self._mask is None:
+            steps, unpadded = self.padding
+            mask = ops.ones_like(unpadded[:1])
+            for step in steps:
+                mask = step.operation(mask)
+            self._mask = ops.cast(mask, self.x.dtype)
+        return self._mask
+
+    def ones_sample(self) -> Any:
+        """The "ones" source of one sample (it is the same for every sample)."""
+        mask = self.mask()
+        return ops.ones_like(self.x[:1]) if mask is None else mask
+
+    def __call__(self, name: str) -> Any:
+        value = _source(name, self.x, self.rule, None if self.padding is None else self.padding[1])
+        if self.padding is None or name in ("x", "x+", "x-"):
+            return value  # x is zero where it was padded: nothing to mask
+        return value * self.mask()
+
+
+def _source(name: str, x: Any, rule: Rule, bounds_of: Any = None) -> Any:
+    """The modified input a term reads.
+
+    ``bounds_of`` is the tensor whose per-sample minimum and maximum are the default z-box
+    bounds (``x`` itself where None).
+    """
     if name == "x":
         return x
     if name == "x+":
@@ -411,7 +462,8 @@ def _source(name: str, x: Any, rule: Rule) -> Any:
         low = name == "x-low"
         bound = bound_array(rule.low if low else rule.high)
         if bound is None:
-            axes = tuple(range(1, len(x.shape)))
-            bound = (ops.min if low else ops.max)(x, axis=axes, keepdims=True)
+            inner = x if bounds_of is None else bounds_of
+            axes = tuple(range(1, len(inner.shape)))
+            bound = (ops.min if low else ops.max)(inner, axis=axes, keepdims=True)
         return x - ops.cast(bound, x.dtype)
     raise ValueError(f"unknown term source {name!r}")

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ...model import FlatGraph, ModelAdapter, Step, activation_name, layer_kind
+from ...model import FlatGraph, ModelAdapter, Step, activation_name
+from ...model.kinds import layer_kind, propagation_kind
 from .canonize import find_folds
 from .linear import LinearMap, forward_with_record
 
@@ -56,6 +57,11 @@ class Unit:
     first: bool = False
     #: True where the unit's output (after its own activation) is never negative.
     nonnegative_output: bool = False
+    #: Explicit zero-padding steps that directly feed the unit (innermost first), and the
+    #: key of the tensor before them: rules that read no x (flat, the z-box bounds) must
+    #: give the padded positions no share.
+    padding: tuple[Step, ...] = ()
+    unpadded_key: Key | None = None
 
 
 @dataclass(eq=False)
@@ -119,8 +125,18 @@ class Plan:
 def unsupported(step: Step, why: str = "") -> ValueError:
     layer = step.operation
     name = getattr(layer, "name", type(layer).__name__)
-    kind = layer_kind(layer)
-    reason = why or f"layers of kind {kind!r} have no LRP rule"
+    kind = propagation_kind(layer)
+    loose = layer_kind(layer)
+    if why:
+        reason = why
+    elif loose != kind and loose not in ("other", "op", "model"):
+        reason = (
+            f"it is not a Keras {loose!r} layer as it stands: its class overrides the forward "
+            "computation (call) of the Keras layer it derives from, so no rule can know what "
+            "it computes"
+        )
+    else:
+        reason = f"layers of kind {kind!r} have no LRP rule"
     return ValueError(
         f"LRP cannot propagate relevance through layer {name!r} ({type(layer).__name__}): "
         f"{reason}. Supported layer kinds: {', '.join(SUPPORTED)}"
@@ -156,7 +172,7 @@ def build_plan(adapter: ModelAdapter) -> Plan:
                 weighted[k_out] = weighted.get(k_in, False)
             continue
         layer = step.operation
-        kind = layer_kind(layer)
+        kind = propagation_kind(layer)
         out = step.outputs[0]
         if kind in LINEAR_STAGES or kind == "separable_conv":
             bns = tuple(graph.steps[j].operation for j in folds.get(i, ()))
@@ -185,6 +201,8 @@ def build_plan(adapter: ModelAdapter) -> Plan:
                 z_key = ("z", out, stage) if (act is not None or not last) else unit_out
                 unit = Unit(linear, layer.name, kind, z_key)
                 unit.first = not weighted.get(source, False)
+                if stage == 0:
+                    unit.padding, unit.unpadded_key = _padding_chain(graph, source)
                 unit.nonnegative_output = last and act in NONNEGATIVE_ACTIVATIONS
                 actions.append(Action("unit", (target,), (source,), step, unit))
                 weighted[target] = True
@@ -219,6 +237,30 @@ def build_plan(adapter: ModelAdapter) -> Plan:
         if unit_of_key.get(e.output_key, e.output_key) in plan.relevance_keys
     ]
     return plan
+
+
+def _padding_chain(graph: FlatGraph, key: Key) -> tuple[tuple[Step, ...], Key | None]:
+    """The ZeroPadding steps that directly produce ``key`` (innermost first), and their input.
+
+    ``((), None)`` where ``key`` does not come from an explicit zero padding.
+    """
+    steps: list[Step] = []
+    while True:
+        key = graph.resolve_alias(key)
+        step = graph.producer(key)
+        if (
+            step is None
+            or step.operation is None
+            or propagation_kind(step.operation) != "padding"
+            or len(step.input_keys) != 1
+            or len(step.outputs) != 1
+        ):
+            break
+        steps.append(step)
+        key = step.input_keys[0]
+    if not steps:
+        return (), None
+    return tuple(reversed(steps)), key
 
 
 def _needed_steps(steps: list[Step], score_key: int) -> set[int]:
@@ -259,7 +301,7 @@ def _nonnegative_inputs(plan: Plan, input_nonnegative: bool) -> dict[int, bool]:
             nonneg[action.outputs[0]] = action.unit.nonnegative_output
         else:
             layer = action.step.operation
-            nonneg[action.outputs[0]] = _nonnegative_output(layer, layer_kind(layer), known)
+            nonneg[action.outputs[0]] = _nonnegative_output(layer, propagation_kind(layer), known)
     return result
 
 
