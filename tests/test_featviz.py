@@ -242,6 +242,30 @@ def test_redirected_relu_keeps_forward_values(cnn, layer):
     np.testing.assert_allclose(values[0].objectives, values[1].objectives, rtol=1e-6)
 
 
+class _DoubledReLU(keras.layers.ReLU):
+    """A user's ReLU subclass with a call of its own (twice the ReLU)."""
+
+    def call(self, inputs):
+        return 2.0 * super().call(inputs)
+
+
+def test_user_relu_subclass_is_never_replaced():
+    """A ReLU subclass with its own call keeps its forward values (1e-6): our redirected
+    ReLU stands in only for Keras's own ReLUs."""
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((12, 12, 3))
+    conv = keras.layers.Conv2D(4, 3, bias_initializer="ones", name="conv")  # ReLU on
+    h = _DoubledReLU(name="doubled")(conv(inp))
+    out = keras.layers.Conv2D(3, 3, activation="relu", name="top")(h)
+    model = keras.Model(inp, out)
+    values = [
+        next(FilterOptimizer(model, "doubled", [0, 1], transforms=None, redirect_relu=r).steps())
+        for r in (True, False)
+    ]
+    assert np.all(values[1].objectives > 0.5)
+    np.testing.assert_allclose(values[0].objectives, values[1].objectives, rtol=1e-6)
+
+
 def test_same_seed_same_images_other_seed_differs(cnn):
     a = visualize_filters(cnn, "relu_a", [1, 2], steps=15, seed=11).images
     b = visualize_filters(cnn, "relu_a", [1, 2], steps=15, seed=11).images

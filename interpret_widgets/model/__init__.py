@@ -2,7 +2,14 @@
 
 from .adapter import ModelAdapter, clear_adapters, get_adapter
 from .graph import FlatGraph, LayerEntry, Ref, Step, flatten_model, run_graph
-from .kinds import ELEMENTWISE_KINDS, LINEAR_KINDS, activation_name, applies_softmax, layer_kind
+from .kinds import (
+    ELEMENTWISE_KINDS,
+    LINEAR_KINDS,
+    activation_name,
+    applies_softmax,
+    layer_kind,
+    propagation_kind,
+)
 
 __all__ = [
     "ELEMENTWISE_KINDS",
@@ -18,5 +25,6 @@ __all__ = [
     "flatten_model",
     "get_adapter",
     "layer_kind",
+    "propagation_kind",
     "run_graph",
 ]

@@ -30,13 +30,16 @@ from typing import Any
 
 import keras
 
-from ...model import FlatGraph, activation_name, backend, layer_kind
+from ...model import FlatGraph, activation_name, backend, layer_kind, propagation_kind
 
 _CLIPS = {"relu": None, "relu6": 6.0}
 
 
 def _activation_step(layer: Any) -> Callable[..., Any] | None:
-    kind = layer_kind(layer)
+    # Strict kinds: a user subclass with its own call is never replaced by our computation.
+    kind = propagation_kind(layer)
+    if kind == "other":
+        return None
     if isinstance(layer, keras.layers.ReLU):
         if layer.negative_slope or layer.threshold:
             return None
@@ -53,7 +56,7 @@ def _fused_step(layer: Any) -> Callable[..., Any] | None:
     if name not in _CLIPS or getattr(layer, "quantization_mode", None) is not None:
         return None
     clip = _CLIPS[name]
-    kind = layer_kind(layer)
+    kind = propagation_kind(layer)
     if kind == "dense":
 
         def dense(inputs: Any, **_: Any) -> Any:
