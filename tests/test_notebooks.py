@@ -9,6 +9,7 @@ not reveal (the widgets turn errors into status lines).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 from pathlib import Path
 
@@ -85,7 +86,10 @@ def executed() -> dict[str, nbformat.NotebookNode | BaseException]:
             *(client.async_execute() for client in clients.values()), return_exceptions=True
         )
 
-    results = asyncio.run(run_all())
+    # In a thread of its own: an event loop may already run in this one (Playwright's sync
+    # API keeps one for the browser suite's session).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, run_all()).result()
     return dict(zip(clients, results, strict=True))
 
 

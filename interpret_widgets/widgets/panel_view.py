@@ -60,12 +60,12 @@ class PanelView(widgets.VBox):
             options=list(NORMALIZATIONS), description="scale", layout=widgets.Layout(width="190px")
         ).add_class("iw-normalization")
         self.compare_toggle = widgets.Checkbox(
-            False, description="compare with", indent=False, layout=widgets.Layout(width="110px")
+            False, description="compare with", indent=False, layout=widgets.Layout(width="125px")
         ).add_class("iw-compare")
         self.compare_mode_buttons = widgets.ToggleButtons(
             options=[("class", "class"), ("method", "method")],
             tooltips=["another class", "another method, same class"],
-            style={"button_width": "70px"},
+            style={"button_width": "80px"},
         ).add_class("iw-compare-mode")
         self.compare_dropdown = widgets.Dropdown(
             options=[], disabled=True, layout=widgets.Layout(width="180px")

@@ -372,22 +372,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     """Keep each phase's report on the item, so fixtures can see whether the test failed."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
+    if report.when == "call" and report.failed:
+        # Evidence for CI: every open page as it was, before teardown closes the test's own.
+        for watch in list(_WATCHES):
+            if not watch.page.is_closed():
+                with contextlib.suppress(Exception):
+                    shot(watch.page, f"FAILED-{item.name}-{watch.name}")
     return report
 
 
 @pytest.fixture(autouse=True)
-def _no_console_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+def _no_console_errors() -> Iterator[None]:
     """Fail the running test on a page error or a console error from any watched page.
 
     Errors are checked after each test; anything raised while a module fixture drove a page
     (running a notebook) is reported by the first test that uses it.
     """
     yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for watch in list(_WATCHES):  # evidence for CI: every open page as it was
-            with contextlib.suppress(Exception):
-                shot(watch.page, f"FAILED-{request.node.name}-{watch.name}")
     found = [line for watch in list(_WATCHES) for line in watch.take()]
     _WATCHES[:] = [watch for watch in _WATCHES if not watch.page.is_closed()]
     if found:

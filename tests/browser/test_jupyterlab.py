@@ -76,6 +76,7 @@ def quickstart(lab: Server, open_page: object) -> Iterator[object]:
     _run_notebook(page, lab, "notebooks/quickstart.ipynb", ".iw-dashboard")
     wait_dashboard(page)
     yield page
+    page.close()
     lab.shutdown_kernels()
 
 
@@ -134,7 +135,7 @@ def test_activation_controls(quickstart: object) -> None:
     select = explorer.locator(".iw-layer-select select")
     options = select.locator("option").all_inner_texts()
     layer = next(text for text in options if text.startswith("relu2"))
-    name = layer.split(" · ")[0]
+    name = re.split(r"\s·\s", layer)[0].strip()  # the browser's text has no-break spaces
     select.select_option(label=layer)
     src = wait_img_changed(page, image, src)
     wait_text(status, rf"layer {re.escape(name)} \(")
@@ -152,7 +153,8 @@ def test_activation_controls(quickstart: object) -> None:
     # A tile of the grid: the channel slider follows the clicked channel.
     grid = explorer.locator(".iw-activation-grid")
     labels = grid.locator("text")
-    numbers = [t.strip() for t in labels.all_inner_texts()]
+    # SVG text has no innerText; marks other than the channel labels may add empty ones.
+    numbers = labels.evaluate_all("els => els.map(el => (el.textContent || '').trim())")
     pick = next(i for i, n in enumerate(numbers[3:], 3) if n.isdigit() and int(n) != start + 2)
     box = labels.nth(pick).bounding_box()
     page.mouse.click(box["x"] + 20, box["y"] + box["height"] + 20)
@@ -212,6 +214,16 @@ def test_filter_visualizer_start_stop(lab: Server, test_pages: object) -> None:
     src = wait_img_changed(page, grid, src, DASHBOARD_TIMEOUT_MS)  # a second update
     later = wait_text_changed(page, label, label.inner_text())
     assert _step(later) > _step(first) >= 0
+    # The images start grey; by step 100 the optimized patterns are in colour.
+    page.wait_for_function(
+        """() => {
+            const label = document.querySelector('.iw-progress-label');
+            const match = label && label.innerText.match(/step (\\d+) \\//);
+            return match && Number(match[1]) >= 100;
+        }""",
+        timeout=DASHBOARD_TIMEOUT_MS,
+    )
+    wait_img_changed(page, grid, img_src(grid), DASHBOARD_TIMEOUT_MS)
     assert_colourful(shot(grid, "lab-filters-grid-running"), "the filter images", 0.02)
     # The optimizer runs in a thread: the kernel answers while it works.
     run_cell(page, 2)
