@@ -457,6 +457,20 @@ def test_unsupported_layer_names_layer_and_class():
         lrp(model, x)
 
 
+@pytest.mark.parametrize("activation", ["softmax", "log_softmax", "sparsemax", "glu"])
+@pytest.mark.parametrize("where", ["inside", "layer"])
+def test_mixing_activation_in_a_hidden_layer_is_refused(activation, where):
+    """A hidden activation that is not element-wise is an error naming the layer."""
+    inp = keras.Input((6,))
+    if where == "inside":
+        hidden = keras.layers.Dense(4, activation=activation, name="mixer")(inp)
+    else:
+        hidden = keras.layers.Activation(activation, name="mixer")(keras.layers.Dense(4)(inp))
+    model = keras.Model(inp, keras.layers.Dense(2)(hidden))
+    with pytest.raises(ValueError, match=r"'mixer'.*" + activation):
+        lrp(model, np.ones((1, 6), np.float32))
+
+
 class _OwnCallDense(keras.layers.Dense):
     """A Dense whose forward is not the Keras Dense's."""
 

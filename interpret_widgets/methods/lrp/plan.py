@@ -40,7 +40,9 @@ LINEAR_STAGES = {"conv": "conv", "dense": "dense", "depthwise_conv": "depthwise"
 NONNEGATIVE_ACTIVATIONS = frozenset(
     {"relu", "relu6", "sigmoid", "hard_sigmoid", "softplus", "exponential", "softmax"}
 )
-MIXING_ACTIVATIONS = frozenset({"softmax", "log_softmax"})
+#: Keras activations that are not element-wise (each output reads several inputs, or, for
+#: GLU, half as many outputs as inputs): relevance cannot pass through them unchanged.
+MIXING_ACTIVATIONS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
 SUPPORTED = sorted(
     PASS_KINDS | ROUTE_KINDS | NORM_KINDS | set(LINEAR_STAGES) | {"separable_conv", "batchnorm"}
 )
