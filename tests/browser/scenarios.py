@@ -24,13 +24,6 @@ def visible(page: object, selector: str) -> object:
     return page.locator(f"{selector} >> visible=true").first
 
 
-def visible_img_src(page: object, selector: str) -> str:
-    """``src`` of the first visible ``<img>`` matching ``selector`` ('' if none)."""
-    return page.evaluate(
-        f"(sel) => {{ const el = ({_VISIBLE_JS})(sel); return el ? el.src : ''; }}", selector
-    )
-
-
 def wait_visible_img(
     page: object, selector: str, old: str = "", timeout: int = UPDATE_TIMEOUT_MS
 ) -> str:
@@ -85,10 +78,6 @@ def open_tab(page: object, name: str) -> None:
         arg=name,
         timeout=UPDATE_TIMEOUT_MS,
     )
-
-
-def status_texts(page: object) -> list[str]:
-    return page.locator(".iw-status").all_inner_texts()
 
 
 def assert_no_widget_errors(page: object) -> None:
@@ -193,92 +182,3 @@ def click_bar(rect: object, width: float) -> None:
         rect.page.mouse.click(box["x"] + min(10.0, box["width"] / 4), box["y"] + box["height"] / 2)
     else:
         rect.dispatch_event("click")
-
-
-# --------------------------------------------------------------------------- scenario 3
-
-
-def slider_readout(page: object, slider_class: str) -> str:
-    return visible(page, f".{slider_class} .widget-readout").evaluate(
-        "el => (el.value !== undefined && el.tagName !== 'DIV' ? el.value : el.textContent).trim()"
-    )
-
-
-def check_activation_explorer(page: object, prefix: str) -> None:
-    """Layer dropdown, channel slider and grid click drive the activation image."""
-    open_tab(page, "Activations")
-    src = wait_visible_img(page, "img.iw-activation-image")
-    # Channel slider: focus the noUiSlider handle, ArrowRight.
-    before = slider_readout(page, "iw-channel-slider")
-    handle = visible(page, ".iw-channel-slider .noUi-handle")
-    handle.click()
-    handle.press("ArrowRight")
-    src = wait_visible_img(page, "img.iw-activation-image", src)
-    after = slider_readout(page, "iw-channel-slider")
-    assert after != before, f"channel readout stayed {before}"
-    # Layer dropdown: another layer.
-    select = visible(page, ".iw-layer-select select")
-    options = select.evaluate("el => [...el.options].map(o => o.value)")
-    current = select.evaluate("el => el.value")
-    other = next(o for o in options if o != current)
-    select.select_option(other)
-    src = wait_visible_img(page, "img.iw-activation-image", src)
-    # The grid: click a tile other than the shown channel; the slider follows.
-    grid = visible(page, ".iw-activation-grid")
-    grid.scroll_into_view_if_needed()
-    page.wait_for_function(
-        f"""() => {{
-            const g = ({_VISIBLE_JS})('.iw-activation-grid');
-            return g && g.querySelectorAll('text.label, .label text, text').length > 1;
-        }}""",
-        timeout=UPDATE_TIMEOUT_MS,
-    )
-    box = grid.bounding_box()
-    channel = slider_readout(page, "iw-channel-slider")
-    # Tiles are laid out left to right from the top-left corner: try a few tile centres.
-    for fx, fy in ((0.62, 0.12), (0.38, 0.12), (0.12, 0.38), (0.38, 0.38)):
-        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-        try:
-            page.wait_for_function(
-                f"""(old) => {{
-                    const el = ({_VISIBLE_JS})('.iw-channel-slider .widget-readout');
-                    const v = el && (el.value !== undefined && el.tagName !== 'DIV'
-                        ? el.value : el.textContent).trim();
-                    return v && v !== old;
-                }}""",
-                arg=channel,
-                timeout=5_000,
-            )
-            break
-        except Exception:  # noqa: BLE001 - the point hit the tile of the current channel
-            continue
-    else:
-        raise AssertionError("clicking grid tiles never moved the channel slider")
-    wait_visible_img(page, "img.iw-activation-image", src)
-    shot(visible(page, ".iw-activation-explorer"), f"{prefix}-activation-explorer")
-    assert_no_widget_errors(page)
-
-
-# --------------------------------------------------------------------------- scenario 5
-
-
-def check_lrp_rule(page: object, prefix: str) -> None:
-    """A new LRP rule repaints the heatmap and rewrites the conservation line."""
-    open_tab(page, "LRP")
-    src = wait_visible_img(page, "img.iw-heatmap", timeout=60_000)
-    page.wait_for_function(
-        f"() => {{ const el = ({_VISIBLE_JS})('.iw-conservation'); "
-        "return el && el.textContent.trim().length > 0; }",
-        timeout=UPDATE_TIMEOUT_MS,
-    )
-    text = visible_text(page, ".iw-conservation")
-    select = visible(page, ".iw-lrp-rule select")
-    options = select.evaluate("el => [...el.options].map(o => o.textContent)")
-    # The z+ rule conserves differently from the default ε composite.
-    target = next(o for o in options if o.startswith("z"))
-    select.select_option(label=target)
-    wait_visible_img(page, "img.iw-heatmap", src, timeout=60_000)
-    new_text = wait_visible_text_changed(page, ".iw-conservation", text)
-    assert new_text != text
-    shot(visible(page, ".iw-panel"), f"{prefix}-lrp")
-    assert_no_widget_errors(page)
