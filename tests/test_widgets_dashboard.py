@@ -158,3 +158,41 @@ def test_bad_input_is_a_status_message(model):
     assert dashboard.panels == {}
     with pytest.raises(ValueError, match="unknown tab"):
         dashboard.show("Nope")
+
+
+def test_set_images_after_rejected_images(model, images):
+    """Rejected images leave a message; set_images with good ones makes the Dashboard work."""
+    dashboard = Dashboard(model, np.zeros((2, 16, 16, 1), "float32"), NAMES, tab="Grad-CAM")
+    assert dashboard.status.state == "error" and dashboard.panels == {}
+    with untouched(model):
+        dashboard.set_images(images)
+        assert dashboard.status.state == "ok", dashboard.status.message
+        assert dashboard.image_slider.max == len(images) - 1
+        panel = dashboard.panels["Grad-CAM"]  # the tab shown is built at once
+        assert panel.status.state == "ok", panel.status.message
+        top = int(predicted(model, images[:1])[0])
+        assert dashboard.target == panel.target == top
+        raw = grad_cam(model, images[:1], top, panel.layer)[0]
+        assert shown_png(panel) == reference_png(panel, raw)
+
+
+def test_set_images_rebuilds_the_panels(model, images):
+    """New images: old panels closed and unlinked, new ones built on them; bad ones refused."""
+    dashboard = Dashboard(model, images, NAMES)
+    old = dashboard.show("Gradients")
+    dashboard.image_index = 2
+    other = images[::-1].copy()[:3]
+    dashboard.set_images(other, labels=[0, 1, 2])
+    assert dashboard.image_index == 0 and dashboard.image_slider.max == 2
+    assert dashboard.panels.keys() == {"Gradients"} and dashboard.panels["Gradients"] is not old
+    assert old.comm is None  # closed
+    new = dashboard.panels["Gradients"]
+    np.testing.assert_array_equal(new.images, other)
+    assert dashboard.target == new.target == int(predicted(model, other[:1])[0])
+    assert new.heatmap.value == reference_png(new, saliency(model, other[:1], new.target)[0])
+    dashboard.target = (dashboard.target + 1) % len(NAMES)  # still linked
+    assert new.target == dashboard.target
+    assert "label <b>cat</b>" in dashboard.selection.value
+    dashboard.set_images(np.zeros((1, 8, 8, 3), "float32"))  # wrong size: refused
+    assert dashboard.status.state == "error"
+    assert dashboard.panels["Gradients"] is new and len(dashboard.images) == 3

@@ -21,7 +21,7 @@ import traitlets
 from ..model import get_adapter
 from .attribution import prepare_images, resolve_class_names
 from .class_bars import softmax
-from .common import STATUS_OK, StatusLine, hold_sync_all, image_widget, set_png
+from .common import STATUS_ERROR, STATUS_OK, StatusLine, hold_sync_all, image_widget, set_png
 from .panel_view import PIXELATED_CSS
 
 TABS = ("Activations", "Grad-CAM", "LRP", "Gradients", "Filters")
@@ -69,6 +69,7 @@ class Dashboard(widgets.VBox):
         super().__init__()
         self.add_class("iw-dashboard")
         self.model = model
+        self.adapter: Any = None
         self.images: np.ndarray | None = None
         self.class_names: list[str] = []
         self.panels: dict[str, widgets.Widget] = {}
@@ -83,18 +84,15 @@ class Dashboard(widgets.VBox):
         ).add_class("iw-image-slider")
         self.thumbnail = image_widget(96).add_class("iw-thumbnail")
         self.selection = widgets.HTML().add_class("iw-selection")
-        self._pages = [
-            widgets.VBox([widgets.HTML(f"<i>{name} opens when its tab is shown.</i>")])
-            for name in TABS
-        ]
+        self._pages = [widgets.VBox([_placeholder(name)]) for name in TABS]
         self.tabs = widgets.Tab(children=self._pages, titles=TABS).add_class("iw-tabs")
         with self.status.capture("Reading the model and images"):
             adapter = get_adapter(model)
-            self.images = prepare_images(adapter, images, "Dashboard")
             self.class_names = resolve_class_names(class_names, adapter.num_classes)
-            self.adapter = adapter
             spatial = [e for e in adapter.spatial_layers() if e.kind != "model"]
             self.layer = adapter.name_of(spatial[-1]) if spatial else ""
+            self.adapter = adapter
+            self.images = prepare_images(adapter, images, "Dashboard")
             self.image_slider.max = len(self.images) - 1
             self._ready = True
             self.image_index = int(image_index)
@@ -117,6 +115,44 @@ class Dashboard(widgets.VBox):
             self._show(TABS.index(tab))
         else:
             self.tabs.selected_index = TABS.index(tab)
+
+    def set_images(self, images: np.ndarray, labels: Sequence[int] | None = None) -> None:
+        """Explore ``images`` from now on, checked as the constructor checks them.
+
+        The panels built so far are closed and are built again, for the new images, when
+        their tab is shown; the first image and its predicted class are selected. Rejected
+        images leave the Dashboard as it was, with the reason in the status line; a
+        Dashboard whose first images were rejected becomes usable this way.
+        """
+        if self.adapter is None:
+            self.status.show("the model is not usable here: build a new Dashboard", STATUS_ERROR)
+            return
+        with self.status.capture("Reading the images"):
+            checked = prepare_images(self.adapter, images, "Dashboard")
+            self._close_panels()
+            self._ready = False
+            self.images, self._probs = checked, {}
+            self._labels = None if labels is None else [int(v) for v in labels]
+            self.image_slider.max = len(checked) - 1
+            self.image_index = 0
+            self._ready = True
+            self.target = self._predicted(0)
+            self.status.show("")
+            self._render_header()
+            self._show(self.tabs.selected_index)
+
+    def _close_panels(self) -> None:
+        """Unlink and close every panel built so far; their tabs show the placeholder."""
+        for link in self.links:
+            link.unlink()
+        self.links = []
+        for name, panel in self.panels.items():
+            stop = getattr(panel, "stop", None)  # a running feature visualization
+            if callable(stop):
+                stop()
+            panel.close()
+            self._pages[TABS.index(name)].children = [_placeholder(name)]
+        self.panels = {}
 
     # -- panels ------------------------------------------------------------------------
     def _factories(self) -> dict[str, Callable[[], widgets.Widget]]:
@@ -264,3 +300,7 @@ class Dashboard(widgets.VBox):
             self.status.show(
                 f"image {index}: click a class in any bar chart; every tab follows the selection"
             )
+
+
+def _placeholder(name: str) -> widgets.HTML:
+    return widgets.HTML(f"<i>{name} opens when its tab is shown.</i>")
