@@ -129,21 +129,18 @@ def propagation_kind(layer: object) -> str:
     if not isinstance(layer, keras.layers.Layer):
         return "op"
     mro = type(layer).__mro__
-    kinds = dict(_KIND_TABLE)
-    order = {name: i for i, (name, _) in enumerate(_KIND_TABLE)}
-    matches = [
-        (order[cls.__name__], depth)
-        for depth, cls in enumerate(mro)
-        if cls.__name__ in kinds and _is_keras_class(cls)
-    ]
-    if not matches:
-        return "other"
-    _, depth = min(matches)
-    base = mro[depth]
-    for cls in mro[:depth]:
-        if not _is_keras_class(cls) and any(name in vars(cls) for name in _FORWARD_METHODS):
-            return "other"
-    return kinds[base.__name__]
+    for class_name, kind in _KIND_TABLE:  # first match wins, as in layer_kind
+        depth = next(
+            (d for d, cls in enumerate(mro) if cls.__name__ == class_name and _is_keras_class(cls)),
+            None,
+        )
+        if depth is None:
+            continue
+        for cls in mro[:depth]:
+            if not _is_keras_class(cls) and any(name in vars(cls) for name in _FORWARD_METHODS):
+                return "other"
+        return kind
+    return "other"
 
 
 def activation_name(layer: object) -> str | None:

@@ -27,10 +27,10 @@ def positive_int(value: object, what: str) -> int:
     return int(value)
 
 
-def seed_of(value: object) -> int:
-    """``value`` as a non-negative int seed."""
+def non_negative_int(value: object, what: str) -> int:
+    """``value`` as an int >= 0 (``what`` names it in the error)."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {value!r}")
+        raise ValueError(f"{what} must be an integer >= 0, got {value!r}")
     return int(value)
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import keras
@@ -40,9 +40,9 @@ import numpy as np
 from ...model import applies_softmax, backend, get_adapter
 from .arguments import (
     channels_of,
+    non_negative_int,
     positive_int,
     regularizer_list,
-    seed_of,
     sizes,
     value_map,
 )
@@ -169,7 +169,7 @@ class FilterOptimizer:
     ) -> None:
         self._adapter = adapter = get_adapter(model)
         self.total_steps = positive_int(steps, "steps")
-        self.seed = seed_of(seed)
+        self.seed = non_negative_int(seed, "seed")
         if not isinstance(learning_rate, Real) or not learning_rate > 0:
             raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
         self.entry = adapter.resolve_layer(layer)
@@ -191,16 +191,14 @@ class FilterOptimizer:
         if diversity:
             extra.append(float(diversity) * diversity_objective(self.layer))
         self._extra = sum(extra) if extra else None
-        bad = isinstance(redirect_steps, bool) or not isinstance(redirect_steps, Integral)
-        if bad or redirect_steps < 0:
-            raise ValueError(f"redirect_steps must be an integer >= 0, got {redirect_steps!r}")
+        redirect_steps = non_negative_int(redirect_steps, "redirect_steps")
         self._keys, self._score_replace, self._stop = self._resolve_keys(k)
         self._step_replace, path = self._redirects(bool(redirect_relu))
         # The path-wide replacements for the first steps; None where they add nothing.
         self._early_replace = None
         self.redirect_steps = 0
         if redirect_steps and path is not None and set(path) != set(self._step_replace or {}):
-            self._early_replace, self.redirect_steps = path, int(redirect_steps)
+            self._early_replace, self.redirect_steps = path, redirect_steps
 
         # Per-item entropy: (seed, channel, occurrence), independent of the batch around it.
         seen: dict[int, int] = {}

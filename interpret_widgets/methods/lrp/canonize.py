@@ -21,8 +21,7 @@ from typing import Any
 
 from keras import ops
 
-from ...model import FlatGraph, Step, activation_name
-from ...model.kinds import propagation_kind
+from ...model import FlatGraph, Step, activation_name, propagation_kind
 
 #: Kinds of layers a following batch normalization can be folded into.
 FOLDABLE_KINDS = frozenset({"conv", "dense", "depthwise_conv", "separable_conv"})

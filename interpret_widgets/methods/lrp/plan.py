@@ -25,8 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ...model import FlatGraph, ModelAdapter, Step, activation_name
-from ...model.kinds import layer_kind, propagation_kind
+from ...model import (
+    FlatGraph,
+    ModelAdapter,
+    Step,
+    activation_name,
+    layer_kind,
+    propagation_kind,
+)
 from .canonize import find_folds
 from .linear import LinearMap, forward_with_record
 
