@@ -4,19 +4,25 @@ Importing this package loads no widget library.
 """
 
 from .activations import activations
-from .cam import grad_cam, grad_cam_plus_plus
+from .cam import grad_cam, grad_cam_plus_plus, layer_cam
 from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import integrated_gradients, saliency, smoothgrad
+from .guided_backprop import guided_backprop
 from .lrp import LRPReport, lrp, lrp_report
+from .lrp.deeplift import deep_lift, deep_shap
 
 __all__ = [
     "FilterOptimizer",
     "FilterVisualization",
     "LRPReport",
     "activations",
+    "deep_lift",
+    "deep_shap",
     "grad_cam",
     "grad_cam_plus_plus",
+    "guided_backprop",
     "integrated_gradients",
+    "layer_cam",
     "lrp",
     "lrp_report",
     "saliency",
