@@ -127,22 +127,24 @@ def deep_shap(
         ) from error
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    n, count = len(batch), len(references)
-    pairs_x = np.repeat(batch, count, axis=0)
-    pairs_b = np.tile(references, (n,) + (1,) * (batch.ndim - 1))
-    pairs_t = np.repeat(targets, count)
-    out = np.empty(pairs_x.shape, dtype=np.float32)
-    step = int(batch_size)
-    for start in range(0, len(pairs_x), step):
-        stop = min(start + step, len(pairs_x))
-        chunk = slice(start, stop)
-        out[chunk] = _run(adapter, probe, pairs_x[chunk], pairs_b[chunk], pairs_t[chunk])
-        if progress is not None and progress(stop, len(pairs_x)) is False:
+    count = len(references)
+    total = len(batch) * count
+    sums = np.zeros(batch.shape, dtype=np.float64)
+    for start in range(0, total, int(batch_size)):
+        # Pair p is image p // B against reference p % B; only one chunk is materialized.
+        pairs = np.arange(start, min(start + int(batch_size), total))
+        images = pairs // count
+        attribution = _run(
+            adapter, probe, batch[images], references[pairs % count], targets[images]
+        )
+        for i in np.unique(images):
+            sums[i] += attribution[images == i].sum(axis=0, dtype=np.float64)
+        if progress is not None and progress(int(pairs[-1]) + 1, total) is False:
             raise InterruptedError(
-                f"deep_shap stopped by its progress callback after {stop} of "
-                f"{len(pairs_x)} (image, reference) pairs"
+                f"deep_shap stopped by its progress callback after {int(pairs[-1]) + 1} of "
+                f"{total} (image, reference) pairs"
             )
-    return out.reshape((n, count) + batch.shape[1:]).mean(axis=1, dtype=np.float32)
+    return (sums / count).astype(np.float32)
 
 
 def _run(
@@ -162,8 +164,12 @@ def _probe(adapter: ModelAdapter) -> Callable[..., Any]:
         plan = plan_of(adapter)
     except ValueError as error:
         raise ValueError(f"DeepLIFT follows LRP's layers: {error}") from error
-    _check_plan(plan)
-    return adapter._probe(("deep_lift",), lambda: _make_function(plan))
+
+    def make() -> Callable[..., Any]:
+        _check_plan(plan)  # once, before the first trace; a refusal caches nothing
+        return _make_function(plan)
+
+    return adapter._probe(("deep_lift",), make)
 
 
 def _check_plan(plan: Plan) -> None:
