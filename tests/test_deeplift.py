@@ -43,7 +43,17 @@ def pooling_model() -> keras.Model:
     return model
 
 
+def global_max_model() -> keras.Model:
+    """Global max pooling (whose gradient splits ties) after a fused-ReLU convolution."""
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((10, 10, 3))
+    h = keras.layers.Conv2D(5, 3, activation="relu")(inp)
+    h = keras.layers.GlobalMaxPooling2D()(h)
+    return keras.Model(inp, keras.layers.Dense(3)(h), name="global_max")
+
+
 MODELS = {
+    "global_max": global_max_model,
     "cnn_dense": lambda: small_cnn("dense"),
     "cnn_activation": lambda: small_cnn("activation"),
     "nested": nested_model,
