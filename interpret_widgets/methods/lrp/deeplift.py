@@ -185,6 +185,10 @@ def _check_plan(plan: Plan) -> None:
         known = action.op == "pass" or kind in LINEAR_KINDS or kind in MAX_KINDS
         if not known or len(action.outputs) != 1:
             raise _unsupported(action, f"layers of kind {kind!r} (plan step {action.op!r})")
+        if action.op == "pass" and set(action.step.input_keys) != set(action.inputs):
+            # LRP may pass relevance to one factor of a product (a gate's signal); the
+            # rescale rule is for functions of one tensor.
+            raise _unsupported(action, "a step that reads more than the tensor it passes")
 
 
 def _unsupported(action: Action, what: str) -> ValueError:
