@@ -12,6 +12,7 @@ Propagation: An Overview".
 
 from .composites import COMPOSITES, Composite, register_composite
 from .engine import LRPReport, lrp, lrp_report
+from .layer import layer_relevance
 from .rules import RULES, AlphaBeta, Epsilon, Flat, Gamma, Rule, ZBox, ZPlus
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Rule",
     "ZBox",
     "ZPlus",
+    "layer_relevance",
     "lrp",
     "lrp_report",
     "register_composite",
