@@ -151,6 +151,8 @@ def test_prune_bad_amount_criterion_and_layers(model, x):
         methods.prune(model, 0.5, "relevance")
     with pytest.raises(ValueError, match="did you mean"):
         methods.prune(model, 0.5, layers="conv_bb")
+    with pytest.raises(ValueError, match="batchnorm must be one of 'keep', 'zero'"):
+        methods.prune(model, 0.5, batchnorm="fold")
 
 
 def test_pruning_curve_bad_amounts_and_labels(model, x):

@@ -109,17 +109,19 @@ def test_random_criterion_is_seeded_and_prunes_the_count():
 
 
 def test_relevance_criterion_ranks_by_lrp_relevance(images16):
-    """conv_b feeds GAP → Dense: its channel relevance under ε on the Dense layer is
-    Σ_n mean(A_nj)·W[j, t_n] (see test_ablation); the pruned filters are the lowest of
-    that sum, computed here by hand. The per-channel relevance of conv_a adds up to the
-    layer sum that lrp_report gives."""
+    """conv_b (ReLU inside, A ≥ 0) feeds GAP → Dense: under ε on the Dense layer and
+    GAP's proportional sharing, position (h, w) of channel j gets A_nhwj/(hw)·W[j, t_n]
+    (see test_ablation), so the criterion, Σ over images and positions of |relevance|, is
+    Σ_n mean(A_nj)·|W[j, t_n]|: the pruned filters are the lowest of that sum, computed
+    here by hand. The per-channel relevance of conv_a adds up to the layer sum that
+    lrp_report gives."""
     model = small_cnn("dense")
     dense = model.get_layer("logits")
     features = np.asarray(
         keras.Model(model.inputs, model.get_layer("conv_b").output)(images16), np.float64
     ).mean(axis=(1, 2))
     top = get_adapter(model).logits(images16).argmax(axis=1)
-    relevance = (features * dense.kernel.numpy().T[top]).sum(axis=0)
+    relevance = (features * np.abs(dense.kernel.numpy().T[top])).sum(axis=0)
     gone = lowest(relevance, 0.5)
     order = np.sort(relevance)
     assert order[6] - order[5] > 1e-4  # a clear split between pruned and kept
@@ -199,3 +201,29 @@ def test_pruning_curve_stops_with_the_points_so_far(images16):
     assert calls == [(0, 10), (1, 10), (2, 10)]
     np.testing.assert_array_equal(curve["amount"], np.float32([0.0, 0.1]))
     assert len(curve["accuracy"]) == len(curve["mean_score"]) == 2
+
+
+def test_batchnorm_zero_removes_the_pruned_channels(images16):
+    """With batchnorm="zero" the pruned channels of the batch normalization right after
+    the layer are exactly 0 (its moving mean and β zeroed there, nothing else changed);
+    with the default they are the batch normalization's constant shift."""
+    model = small_cnn("dense")
+    with untouched(model):
+        removed = methods.prune(model, 0.5, layers=["conv_a"], batchnorm="zero")
+        kept = methods.prune(model, 0.5, layers=["conv_a"])
+    kernel = model.get_layer("conv_a").kernel.numpy()
+    gone = lowest(np.abs(kernel).sum(axis=(0, 1, 2)), 0.5)
+    others = np.setdiff1d(np.arange(8), gone)
+    out = methods.activations(removed, images16, "bn_a")["bn_a"]
+    assert np.all(out[..., gone] == 0)
+    np.testing.assert_array_equal(out[..., others], methods.activations(kept, images16, "bn_a")[
+        "bn_a"][..., others])
+    bn, new = model.get_layer("bn_a"), removed.get_layer("bn_a")
+    assert np.all(new.moving_mean.numpy()[gone] == 0) and np.all(new.beta.numpy()[gone] == 0)
+    np.testing.assert_array_equal(new.moving_mean.numpy()[others], bn.moving_mean.numpy()[others])
+    np.testing.assert_array_equal(new.gamma.numpy(), bn.gamma.numpy())
+    np.testing.assert_array_equal(new.moving_variance.numpy(), bn.moving_variance.numpy())
+    shifted = methods.activations(kept, images16, "bn_a")["bn_a"][..., gone]
+    expected = bn.beta.numpy() - bn.gamma.numpy() * bn.moving_mean.numpy() / np.sqrt(
+        bn.moving_variance.numpy() + bn.epsilon)
+    np.testing.assert_allclose(shifted, np.broadcast_to(expected[gone], shifted.shape), atol=1e-6)

@@ -16,9 +16,19 @@ it and its bias:
 - ``SeparableConv*D``: ``pointwise_kernel[..., f]`` and ``bias[f]``; the depthwise kernel is
   shared by every output and left alone (the ``"weights"`` criterion zeroes both kernels).
 
-Zeroing a filter makes the layer's output channel 0 before its activation; a batch
-normalization that follows still adds its constant shift (β − γ·μ/σ), so in a
-conv-BN-ReLU block the channel becomes a constant, as in a plain kernel-and-bias pruning.
+Zeroing a filter makes the layer's output channel 0 before its activation. A batch
+normalization that follows still adds its constant shift (β − γ·μ/σ), so in a conv-BN-ReLU
+block the channel becomes a constant rather than disappearing; ``batchnorm="zero"`` also
+sets that batch normalization's moving mean and β to 0 for the pruned channels, which
+removes the channel (output 0 after the batch normalization), as pruning that deletes a
+filter together with its normalization does. The default, ``"keep"``, is the contract's
+definition (kernel and bias only).
+
+The relevance criterion follows the authors' implementation of Yeom et al.: the sum over
+images and positions of the **absolute** LRP relevance of the channel. A signed sum would
+rank backwards wherever the explained score is negative (relevance conserves the score, and
+a pre-softmax top score can be negative), and would prune first the channels that carry the
+strongest evidence against the class.
 
 References
 ----------
@@ -39,12 +49,14 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..model import LayerEntry, ModelAdapter, flatten_model, get_adapter
+from ..model import LayerEntry, ModelAdapter, flatten_model, get_adapter, layer_kind
 from .featviz.arguments import non_negative_int
 from .lrp import layer_relevance
 
 #: The criteria :func:`prune` ranks filters (or weights) by.
 CRITERIA = ("l1", "random", "relevance", "weights")
+#: What happens to a batch normalization right after a pruned layer (see :class:`Pruner`).
+BATCHNORM = ("keep", "zero")
 #: Layer kinds with output filters.
 PRUNABLE_KINDS = ("conv", "dense", "depthwise_conv", "separable_conv", "conv_transpose")
 
@@ -155,11 +167,16 @@ class Pruner:
     ``"weights"``, one uniform draw per kernel entry, so that the pruned sets grow with the
     amount (every filter pruned at 0.3 is also pruned at 0.5).
 
+    With ``batchnorm="zero"`` a batch normalization that directly follows a pruned layer
+    gets moving mean and β set to 0 for the pruned channels, so that the channel's output is
+    0 after it too (the channel is removed, as in structured pruning that deletes filters);
+    ``"keep"`` (the contract's definition) leaves it alone.
+
     Raises
     ------
     ValueError
-        On an unknown criterion, ``criterion="relevance"`` without images, a layer without
-        filters, and on bad ``x`` or ``seed``.
+        On an unknown criterion or ``batchnorm``, ``criterion="relevance"`` without images,
+        a layer without filters, and on bad ``x`` or ``seed``.
     """
 
     def __init__(
@@ -169,15 +186,24 @@ class Pruner:
         layers: object = None,
         x: np.ndarray | None = None,
         seed: int = 0,
+        batchnorm: str = "keep",
     ) -> None:
         if criterion not in CRITERIA:
             raise ValueError(
                 f"criterion must be one of {', '.join(map(repr, CRITERIA))}, got {criterion!r}"
             )
+        if batchnorm not in BATCHNORM:
+            raise ValueError(
+                f"batchnorm must be one of {', '.join(map(repr, BATCHNORM))}, got {batchnorm!r}"
+            )
         seed = non_negative_int(seed, "seed")
         adapter = get_adapter(model)
         self.criterion = criterion
         self.layers = prunable_layers(adapter, layers)
+        self.batchnorms = [
+            following_batchnorm(adapter, p.entry) if batchnorm == "zero" else None
+            for p in self.layers
+        ]
         if criterion == "relevance":
             if x is None:
                 raise ValueError(
@@ -211,10 +237,10 @@ class Pruner:
             return rng.random(layer.filters)
         relevance = layer_relevance(model, x, layer.name, None, "epsilon_plus")
         axes = tuple(range(relevance.ndim - 1))
-        return relevance.sum(axis=axes, dtype=np.float64)
+        return np.abs(relevance).sum(axis=axes, dtype=np.float64)
 
-    def weights(self, amount: float) -> list[dict[str, np.ndarray]]:
-        """The pruned kernels and biases of every chosen layer, in :attr:`layers` order."""
+    def weights(self, amount: float) -> list[tuple[LayerEntry, dict[str, np.ndarray]]]:
+        """(layer, new weights by attribute name) for every layer that pruning changes."""
         amount = check_amount(amount)
         pruned = []
         for i, (layer, arrays) in enumerate(zip(self.layers, self.originals, strict=True)):
@@ -230,15 +256,38 @@ class Pruner:
                 new[layer.kernel] = kernel * layer.filter_mask(kernel, keep)
                 if "bias" in arrays:
                     new["bias"] = arrays["bias"] * keep
-            pruned.append(new)
+                batchnorm = self.batchnorms[i]
+                if batchnorm is not None:
+                    pruned.append((batchnorm, _zero_batchnorm(batchnorm.layer, keep)))
+            pruned.append((layer.entry, new))
         return pruned
 
     def assign(self, copy: keras.Model, amount: float) -> None:
         """Write the weights pruned at ``amount`` into ``copy`` (a clone of the model)."""
-        targets = copy_layers(copy, self.layers)
-        for layer, arrays in zip(targets, self.weights(amount), strict=True):
+        pruned = self.weights(amount)
+        targets = copy_layers(copy, [entry for entry, _ in pruned])
+        for layer, (_, arrays) in zip(targets, pruned, strict=True):
             for name, value in arrays.items():
                 getattr(layer, name).assign(value)
+
+
+def following_batchnorm(adapter: ModelAdapter, entry: LayerEntry) -> LayerEntry | None:
+    """The batch normalization (over the last axis) that alone reads ``entry``'s output."""
+    consumers = adapter.graph.consumers(entry.output_key)
+    if len(consumers) != 1 or consumers[0].operation is None:
+        return None
+    layer = consumers[0].operation
+    if layer_kind(layer) != "batchnorm" or layer.axis not in (-1, len(entry.output_shape) - 1):
+        return None
+    return next(e for e in adapter.layers if e.layer is layer)
+
+
+def _zero_batchnorm(layer: Any, keep: np.ndarray) -> dict[str, np.ndarray]:
+    """Moving mean and β with the pruned channels at 0: a zero input then gives 0."""
+    out = {"moving_mean": layer.moving_mean.numpy() * keep}
+    if layer.beta is not None:
+        out["beta"] = layer.beta.numpy() * keep
+    return out
 
 
 def clone(model: keras.Model) -> keras.Model:
@@ -260,18 +309,17 @@ def clone(model: keras.Model) -> keras.Model:
     return copy
 
 
-def copy_layers(copy: keras.Model, layers: Sequence[PrunableLayer]) -> list[Any]:
-    """The layers of ``copy`` that correspond to ``layers`` of the original model.
+def copy_layers(copy: keras.Model, entries: Sequence[LayerEntry]) -> list[Any]:
+    """The layers of ``copy`` that correspond to ``entries`` of the original model.
 
     Matched by position in the flat graph (nested models expanded), checked by name.
     """
-    entries = [e for e in flatten_model(copy).entries if e.kind != "input"]
-    by_key = {e.output_key: e for e in entries}
+    by_key = {e.output_key: e for e in flatten_model(copy).entries if e.kind != "input"}
     found = []
-    for layer in layers:
-        match = by_key.get(layer.entry.output_key)
-        if match is None or match.name != layer.entry.name:
-            raise ValueError(f"the copy of the model has no layer matching {layer.name!r}")
+    for entry in entries:
+        match = by_key.get(entry.output_key)
+        if match is None or match.name != entry.name:
+            raise ValueError(f"the copy of the model has no layer matching {entry.name!r}")
         found.append(match.layer)
     return found
 
@@ -283,23 +331,27 @@ def prune(
     layers: object = None,
     x: np.ndarray | None = None,
     seed: int = 0,
+    *,
+    batchnorm: str = "keep",
 ) -> keras.Model:
     """A copy of ``model`` with the fraction ``amount`` of each layer's filters zeroed.
 
     In every chosen layer (``layers=None``: every convolution and dense layer except the
     last layer with weights, the classifier) the ⌊amount · filters⌋ filters with the lowest
     criterion get kernel and bias 0 (ties: lower index first). Criteria: ``"l1"`` (L1 norm
-    of the filter's kernel), ``"random"`` (seeded), ``"relevance"`` (total LRP relevance,
-    ε⁺ composite, of the channel's output over the images ``x``, explaining each image's
-    top class), and ``"weights"``: each kernel entry zeroed with probability ``amount``,
-    biases kept. See the module docstring for what a filter is. The user's model is not
+    of the filter's kernel), ``"random"`` (seeded), ``"relevance"`` (total absolute LRP
+    relevance, ε⁺ composite, of the channel's output over the images ``x``, explaining each
+    image's top class), and ``"weights"``: each kernel entry zeroed with probability
+    ``amount``, biases kept. ``batchnorm="zero"`` also zeroes the moving mean and β of a
+    batch normalization right after a pruned layer for the pruned channels (the channel is
+    removed; see the module docstring, also for what a filter is). The user's model is not
     changed; the copy has its own weights.
 
     Raises
     ------
     ValueError
-        If ``amount`` is outside [0, 1), on an unknown criterion, a layer without filters,
-        ``"relevance"`` without ``x``, or a model that cannot be cloned.
+        If ``amount`` is outside [0, 1), on an unknown criterion or ``batchnorm``, a layer
+        without filters, ``"relevance"`` without ``x``, or a model that cannot be cloned.
     TypeError
         If ``amount`` is not a number.
 
@@ -309,7 +361,7 @@ def prune(
     "Pruning by Explaining".
     """
     amount = check_amount(amount)
-    pruner = Pruner(model, criterion, layers, x, seed)
+    pruner = Pruner(model, criterion, layers, x, seed, batchnorm)
     copy = clone(model)
     pruner.assign(copy, amount)
     return copy

@@ -58,6 +58,7 @@ def iter_pruning_curve(
     seed: int = 0,
     *,
     reference: np.ndarray | None = None,
+    batchnorm: str = "keep",
 ) -> Iterator[CurvePoint]:
     """Yield a :class:`CurvePoint` per amount, in the order given (see :func:`pruning_curve`).
 
@@ -70,8 +71,8 @@ def iter_pruning_curve(
     points = [check_amount(a) for a in np.atleast_1d(np.asarray(amounts, dtype=object))]
     if reference is None:
         reference = batch
-    pruner = Pruner(model, criterion, layers, reference if criterion == "relevance" else None,
-                    seed)
+    ranked_on = reference if criterion == "relevance" else None
+    pruner = Pruner(model, criterion, layers, ranked_on, seed, batchnorm)
     original = adapter.logits(batch)
     top = original.argmax(axis=1)
     expected = top if truth is None else truth
@@ -108,6 +109,7 @@ def pruning_curve(
     seed: int = 0,
     *,
     reference: np.ndarray | None = None,
+    batchnorm: str = "keep",
     progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """Accuracy and mean original-top-class score of ``prune(model, a, …)`` for each amount.
@@ -116,8 +118,8 @@ def pruning_curve(
     is on ``(x, labels)``; with ``labels=None`` it is the agreement with the unpruned
     model's predictions. ``mean_score`` is the mean over images of the pruned model's
     pre-softmax score for each image's top class in the *unpruned* model. ``criterion``,
-    ``layers`` and ``seed`` are those of :func:`~.pruning.prune`; the filters are ranked
-    once, so the pruned sets grow with the amount. ``reference`` (default ``x``) are the
+    ``layers``, ``seed`` and ``batchnorm`` are those of :func:`~.pruning.prune`; the filters
+    are ranked once, so the pruned sets grow with the amount. ``reference`` (default ``x``) are the
     images whose relevance ranks the filters under ``"relevance"``.
 
     ``progress(done, total)`` is called before the first point and after each (see
@@ -137,7 +139,8 @@ def pruning_curve(
     """
     progress = check_progress(progress)
     points = iter_pruning_curve(
-        model, x, labels, amounts, criterion, layers, seed, reference=reference
+        model, x, labels, amounts, criterion, layers, seed, reference=reference,
+        batchnorm=batchnorm,
     )
     total = len(np.atleast_1d(np.asarray(amounts, dtype=object)))
     measured: list[CurvePoint] = []
