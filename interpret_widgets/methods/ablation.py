@@ -25,8 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..model import get_adapter
-from ..model.ablation import GraphSplit
+from ..model import GraphSplit, get_adapter
 from .featviz.arguments import positive_int
 from .gradients import Target
 from .lrp import layer_relevance
