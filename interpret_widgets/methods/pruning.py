@@ -115,7 +115,9 @@ def prunable_layers(adapter: ModelAdapter, layers: object = None) -> list[Prunab
         If a given layer has no filters (not a convolution or dense layer), or is unknown.
     """
     if layers is None:
-        weighted = [e for e in adapter.layers if e.kind != "model" and e.layer.weights]
+        weighted = [
+            e for e in adapter.layers if e.kind != "model" and getattr(e.layer, "weights", None)
+        ]
         classifier = weighted[-1].layer if weighted else None
         entries = [e for e in weighted if e.kind in PRUNABLE_KINDS and e.layer is not classifier]
     else:
