@@ -124,7 +124,7 @@ def channel_importance(
     progress = check_progress(progress)
     if method == "relevance":
         relevance = layer_relevance(
-            model, batch, adapter.name_of(entry), targets_or_none(targets), rule
+            model, batch, adapter.name_of(entry), _targets_or_none(targets), rule
         )
         return _per_channel(relevance)
     if method == "gradient":
@@ -169,7 +169,7 @@ def _per_channel(values: np.ndarray) -> np.ndarray:
     return values.sum(axis=axes, dtype=np.float64).astype(np.float32)
 
 
-def targets_or_none(targets: np.ndarray) -> list[int] | None:
+def _targets_or_none(targets: np.ndarray) -> list[int] | None:
     """Checked targets back in the form the methods take (-1 everywhere is ``None``)."""
     if np.all(targets < 0):
         return None
