@@ -227,3 +227,22 @@ def test_batchnorm_zero_removes_the_pruned_channels(images16):
     expected = bn.beta.numpy() - bn.gamma.numpy() * bn.moving_mean.numpy() / np.sqrt(
         bn.moving_variance.numpy() + bn.epsilon)
     np.testing.assert_allclose(shifted, np.broadcast_to(expected[gone], shifted.shape), atol=1e-6)
+
+
+def test_pruning_curves_figure_draws_one_line_per_criterion():
+    from interpret_widgets.render.curves import pruning_curves_figure
+
+    amount = np.float32([0.0, 0.5])
+    curves = {
+        name: {"amount": amount, "accuracy": np.float32([1.0, a]), "mean_score": amount - a}
+        for name, a in (("l1", 0.5), ("random", 0.2), ("relevance", 0.7))
+    }
+    figure = pruning_curves_figure(curves, title="t")
+    left, right = figure.axes
+    assert [line.get_label() for line in left.lines] == ["l1", "random", "relevance"]
+    np.testing.assert_array_equal(left.lines[2].get_ydata(), np.float32([1.0, 0.7]))
+    np.testing.assert_array_equal(right.lines[0].get_ydata(), amount - 0.5)
+    with pytest.raises(ValueError, match="lacks mean_score"):
+        pruning_curves_figure({"l1": {"amount": amount, "accuracy": amount}})
+    with pytest.raises(ValueError, match="at least one curve"):
+        pruning_curves_figure({})
