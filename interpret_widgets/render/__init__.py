@@ -11,10 +11,12 @@ from .maps import (
     to_map,
     to_uint8_image,
 )
-from .png import to_png, upscale
+from .png import to_png, upscale, upscale_factor
+from .volume import activation_volume
 
 __all__ = [
     "NORMALIZATIONS",
+    "activation_volume",
     "colorize",
     "grid_position",
     "normalize",
@@ -25,4 +27,5 @@ __all__ = [
     "to_png",
     "to_uint8_image",
     "upscale",
+    "upscale_factor",
 ]

@@ -1,0 +1,12 @@
+"""Small parts the views are composed of, each with a small public surface.
+
+Views link their traits to these with ``traitlets.link``; tests use the same surface.
+"""
+
+from .activation_map import ActivationMap
+from .channel_grid import ChannelGrid
+from .channel_stats import ChannelStatistics
+from .kernel_view import KernelView
+from .volume_view import VolumeView
+
+__all__ = ["ActivationMap", "ChannelGrid", "ChannelStatistics", "KernelView", "VolumeView"]
