@@ -96,31 +96,28 @@ class ChannelGrid(widgets.VBox):
         self.figure.add_class("iw-activation-grid")
 
     # -- validation ------------------------------------------------------------------------
-    @traitlets.validate("mode")
-    def _valid_mode(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in MODES:
-            raise traitlets.TraitError(
-                f"grid mode must be 'top' or 'all', got {proposal['value']!r}"
-            )
-        return proposal["value"]
+    def check(self, name: str, value: Any) -> Any:
+        """``value`` if it is valid for trait ``name`` (``mode``, ``page`` or ``page_size``).
 
-    @traitlets.validate("page_size")
-    def _valid_page_size(self, proposal: dict[str, Any]) -> int:
+        Views that mirror these traits validate with the same check.
+
+        Raises
+        ------
+        traitlets.TraitError
+            For an unknown mode, a page size outside 16..64, a page beyond the last.
+        """
         low, high = PAGE_SIZES
-        if not low <= proposal["value"] <= high:
-            raise traitlets.TraitError(
-                f"grid page size must be within {low}..{high}, got {proposal['value']}"
-            )
-        return proposal["value"]
+        if name == "mode" and value not in MODES:
+            raise traitlets.TraitError(f"grid mode must be 'top' or 'all', got {value!r}")
+        if name == "page_size" and not low <= value <= high:
+            raise traitlets.TraitError(f"grid page size must be within {low}..{high}, got {value}")
+        if name == "page" and not 0 <= value < self.pages:
+            raise traitlets.TraitError(f"grid page {value} is out of range 0..{self.pages - 1}")
+        return value
 
-    @traitlets.validate("page")
-    def _valid_page(self, proposal: dict[str, Any]) -> int:
-        pages = self.pages
-        if not 0 <= proposal["value"] < pages:
-            raise traitlets.TraitError(
-                f"grid page {proposal['value']} is out of range 0..{pages - 1}"
-            )
-        return proposal["value"]
+    @traitlets.validate("mode", "page", "page_size")
+    def _valid_view(self, proposal: dict[str, Any]) -> Any:
+        return self.check(proposal["trait"].name, proposal["value"])
 
     # -- the public surface ----------------------------------------------------------------
     @property

@@ -74,14 +74,14 @@ class KernelView(widgets.Accordion):
         the layer's channels.
     mode : str
         ``"rgb"``, ``"mean"`` or an input channel index as text (:func:`input_options`).
-    open : bool
+    expanded : bool
         Whether the accordion is open (it renders only then).
     """
 
     layer = traitlets.Unicode("")
     channel = traitlets.Int(0)
     mode = traitlets.Unicode("mean")
-    open = traitlets.Bool(False)
+    expanded = traitlets.Bool(False)
 
     def __init__(self, adapter: Any, **kwargs: Any) -> None:
         self.info = widgets.HTML()
@@ -96,7 +96,7 @@ class KernelView(widgets.Accordion):
         self.kernel_name: str | None = None
         traitlets.link((self, "mode"), (self.input_select, "value"))
         traitlets.link(
-            (self, "open"), (self, "selected_index"),
+            (self, "expanded"), (self, "selected_index"),
             transform=(lambda o: 0 if o else None, lambda i: i == 0),
         )  # fmt: skip
 
@@ -109,9 +109,9 @@ class KernelView(widgets.Accordion):
             )
         return proposal["value"]
 
-    @traitlets.observe("layer", "channel", "mode", "open")
+    @traitlets.observe("layer", "channel", "mode", "expanded")
     def _on_view_change(self, _change: dict[str, Any]) -> None:
-        if self.open and self.layer:
+        if self.expanded and self.layer:
             with self.image.hold_sync(), self.info.hold_sync():
                 self.render()
 
