@@ -7,6 +7,18 @@ from .activation_map import ActivationMap
 from .channel_grid import ChannelGrid
 from .channel_stats import ChannelStatistics
 from .kernel_view import KernelView
+from .objective_chart import ObjectiveChart
+from .picture_grid import PictureGrid
+from .step_progress import StepProgress
 from .volume_view import VolumeView
 
-__all__ = ["ActivationMap", "ChannelGrid", "ChannelStatistics", "KernelView", "VolumeView"]
+__all__ = [
+    "ActivationMap",
+    "ChannelGrid",
+    "ChannelStatistics",
+    "KernelView",
+    "ObjectiveChart",
+    "PictureGrid",
+    "StepProgress",
+    "VolumeView",
+]
