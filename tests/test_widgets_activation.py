@@ -135,7 +135,7 @@ def test_channel_and_layer_changes(model, images):
     assert explorer.layer == "conv_a"
     explorer.channel_slider.value = 2
     assert explorer.channel == 2
-    explorer.image_slider.value = 5
+    explorer.picker.slider.value = 5
     assert explorer.image_index == 5
 
 
@@ -316,10 +316,10 @@ def test_bad_images_reported(model, images, bad, message):
     assert explorer.status.state == "error"
     assert message in explorer.status.message
     assert explorer.images is None
-    assert explorer.image_slider.disabled and explorer.volume.toggle.disabled
+    assert explorer.picker.slider.disabled and explorer.volume.toggle.disabled
     explorer.images = images
     assert explorer.status.state == "ok"
-    assert not explorer.image_slider.disabled
+    assert not explorer.picker.slider.disabled
     assert shown(explorer) == expected_png(model, images[0], "conv_b", 0, "viridis")
 
 
@@ -336,7 +336,7 @@ def test_model_without_spatial_layers():
     assert explorer.status.state == "error"
     assert "no layer with a 4-D" in explorer.status.message
     assert explorer.layer_select.options == ()
-    assert explorer.image_slider.disabled
+    assert explorer.picker.slider.disabled
 
 
 def test_invalid_values_raise_and_show_in_the_status_line(model, images):
@@ -384,7 +384,7 @@ def test_nested_model_and_prediction(images):
     explorer.channel = 4
     assert shown(explorer) == expected_png(model, images[0], "inner_add", 4, "viridis")
     top = int(np.argmax(model(images[:1]).numpy()[0]))
-    assert f"<b>{'abcd'[top]}</b>" in explorer.prediction.value
+    assert f"<b>{'abcd'[top]}</b>" in explorer.picker.caption.value
 
 
 def test_css_classes(model, images):
@@ -394,7 +394,7 @@ def test_css_classes(model, images):
         "iw-activation-image": explorer.activation_map.image,
         "iw-channel-slider": explorer.channel_slider,
         "iw-layer-select": explorer.layer_select,
-        "iw-image-slider": explorer.image_slider,
+        "iw-image-slider": explorer.picker.slider,
         "iw-activation-grid": explorer.grid.figure,
         "iw-volume": explorer.volume.box,
         "iw-volume-toggle": explorer.volume.toggle,

@@ -18,20 +18,24 @@ import numpy as np
 import traitlets
 
 from .. import methods
-from ..render import activation_volume, to_uint8_image, upscale
+from ..render import activation_volume
 from .cache import LRUCache
-from .common import STATUS_OK, hold_sync_all, image_widget, set_png
-from .components import ActivationMap, ChannelGrid, ChannelStatistics, KernelView, VolumeView
+from .common import STATUS_OK, hold_sync_all
+from .components import (
+    ActivationMap,
+    ChannelGrid,
+    ChannelStatistics,
+    ImagePicker,
+    KernelView,
+    VolumeView,
+)
 from .components.activation_map import MAP_SIZE, check_cmap
 from .components.channel_stats import HIST_BINS
 from .selection import Selection, check_index
 from .view import View
 
-THUMB_SIZE = 96
 TOP_K = 16
 CMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "gray", "jet", "RdBu_r")
-
-__all__ = ["CMAPS", "HIST_BINS", "MAP_SIZE", "TOP_K", "ActivationExplorer"]
 
 
 class ActivationExplorer(View):
@@ -105,13 +109,7 @@ class ActivationExplorer(View):
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
-        self.image_slider = widgets.IntSlider(
-            min=0, max=0, description="image", continuous_update=False
-        )
-        self.image_slider.add_class("iw-image-slider")
-        self.thumbnail = image_widget(THUMB_SIZE)
-        self.thumbnail.add_class("iw-thumbnail")
-        self.prediction = widgets.HTML()
+        self.picker = ImagePicker()
         self.layer_select = widgets.Dropdown(description="layer", options=[])
         self.layer_select.add_class("iw-layer-select")
         self.channel_slider = widgets.IntSlider(min=0, max=0, description="channel")
@@ -123,11 +121,10 @@ class ActivationExplorer(View):
         self.grid = ChannelGrid(top_k=TOP_K)
         self.volume = VolumeView()
         self.kernels = KernelView(None)
-        picker = widgets.VBox([self.image_slider, self.thumbnail, self.prediction])
         controls = widgets.VBox([self.layer_select, self.channel_slider, self.cmap_select])
         top = widgets.Layout(align_items="flex-start")
         self.children = [
-            widgets.HBox([picker, controls], layout=top),
+            widgets.HBox([self.picker, controls], layout=top),
             widgets.HBox([self.activation_map, self.statistics], layout=top),
             self.grid,
             self.volume,
@@ -162,12 +159,9 @@ class ActivationExplorer(View):
             )
         self.layer = start if layer is None or notice else layer
         self.channel_slider.max = self._counts[self.layer] - 1
-        for name, control in (
-            ("image_index", self.image_slider), ("layer", self.layer_select),
-            ("channel", self.channel_slider), ("cmap", self.cmap_select),
-        ):  # fmt: skip
-            traitlets.link((self, name), (control, "value"))
         for mine, part, theirs in (
+            ("image_index", self.picker, "index"), ("layer", self.layer_select, "value"),
+            ("channel", self.channel_slider, "value"), ("cmap", self.cmap_select, "value"),
             ("cmap", self.activation_map, "cmap"), ("cmap", self.grid, "cmap"),
             ("channel", self.grid, "channel"), ("grid_mode", self.grid, "mode"),
             ("grid_page", self.grid, "page"), ("grid_page_size", self.grid, "page_size"),
@@ -203,7 +197,7 @@ class ActivationExplorer(View):
         if not self.selection.has_images:
             return
         with self.hold_updates():
-            self.image_slider.max = len(self.selection.images) - 1
+            self.picker.set_count(len(self.selection.images))
             self.image_index = self.selection.image_index
             self._set_enabled(True)
             self.ready = True
@@ -319,7 +313,8 @@ class ActivationExplorer(View):
     # -- rendering -------------------------------------------------------------------------
     def update(self) -> None:
         """Render the image, the channel's map and statistics, the grid and the volume."""
-        outputs = (self.thumbnail, self.prediction, self.activation_map.image, self.status)
+        picker = self.picker
+        outputs = (picker.thumbnail, picker.caption, self.activation_map.image, self.status)
         with self.capture("Showing the activations"), hold_sync_all(*outputs):
             acts = self.layer_activation()
             self._render_image()
@@ -336,17 +331,13 @@ class ActivationExplorer(View):
     def _render_image(self) -> None:
         """The thumbnail and the prediction line (only when the image changed)."""
         key = (id(self.selection.images), self.image_index)
-        if key == self._thumbnail_key:
-            return
-        self._thumbnail_key = key
-        image = self.selection.images[self.image_index]
-        factor = max(1, -(-THUMB_SIZE // max(image.shape[:2])))
-        self.thumbnail.layout.width = f"{image.shape[1] * factor}px"
-        set_png(self.thumbnail, upscale(to_uint8_image(image), factor))
-        probabilities = self.selection.probabilities(self.image_index)
-        top = int(np.argmax(probabilities))
-        name = self.selection.class_name(top)
-        self.prediction.value = f"prediction: <b>{name}</b> ({float(probabilities[top]):.3g})"
+        if key != self._thumbnail_key:
+            probabilities = self.selection.probabilities(self.image_index)
+            top = int(np.argmax(probabilities))
+            name = self.selection.class_name(top)
+            caption = f"prediction: <b>{name}</b> ({float(probabilities[top]):.3g})"
+            self.picker.show(self.selection.images[self.image_index], caption)
+            self._thumbnail_key = key
 
     def _show_summary(self, shape: tuple) -> None:
         notice, self._notice = self._notice, ""
@@ -361,7 +352,7 @@ class ActivationExplorer(View):
 
     def _set_enabled(self, usable: bool) -> None:
         for control in (
-            self.image_slider, self.layer_select, self.channel_slider,
+            self.picker.slider, self.layer_select, self.channel_slider,
             self.grid.mode_buttons, self.grid.page_slider, self.volume.toggle,
         ):  # fmt: skip
             control.disabled = not usable

@@ -1,12 +1,12 @@
 """FilterVisualizer: feature visualization of several channels, live, in a worker thread.
 
-The optimizer runs in a ``threading.Thread`` so that the kernel stays free while it works.
-The thread pushes its progress to the components (a :class:`~.components.StepProgress`,
-the :class:`~.components.ObjectiveChart`, the current images in a
-:class:`~.components.PictureGrid` every few steps) and checks a stop event after every step,
-so Stop halts within one step and keeps what was reached. A lock lets only one optimizer run
-at a time: Start, or a parameter changed during a run, stops the running one and the new run
-begins once it has let go.
+The optimizer runs in a :class:`~.components.worker.Worker` thread so that the kernel stays
+free while it works. The thread pushes its progress to the components (a
+:class:`~.components.StepProgress`, the :class:`~.components.ObjectiveChart`, the current
+images in a :class:`~.components.PictureGrid` every few steps) and checks a stop event after
+every step, so Stop halts within one step and keeps what was reached. Only one optimizer
+runs at a time: Start, or a parameter changed during a run, stops the running one and the
+new run begins once it has let go.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ..model import get_adapter
 from .common import STATUS_BUSY, STATUS_ERROR, STATUS_OK
 from .components import ObjectiveChart, PictureGrid, StepProgress
 from .components.channels_text import format_channels, parse_channels
+from .components.worker import Worker
 from .selection import Selection
 from .view import View, captured
 
@@ -82,11 +83,7 @@ class FilterVisualizer(View):
     ) -> None:
         super().__init__(**kwargs)
         self.model = model
-        self._start_lock = threading.Lock()
-        self._compute_lock = threading.Lock()
-        self._run_id = 0
-        self._stop_event: threading.Event | None = None
-        self._worker: threading.Thread | None = None
+        self.worker = Worker("iw-filter-visualizer")
         self._result: Any = None
         self.last_traceback = ""
         self._counts: dict[str, int] = {}
@@ -269,8 +266,7 @@ class FilterVisualizer(View):
     @property
     def running(self) -> bool:
         """Whether an optimization is running (or about to start)."""
-        worker = self._worker
-        return worker is not None and worker.is_alive()
+        return self.worker.running
 
     @property
     def result(self) -> Any:
@@ -279,59 +275,36 @@ class FilterVisualizer(View):
 
     def start(self) -> None:
         """Start an optimization with the current parameters, stopping any running one."""
-        with self._start_lock:
-            self._run_id += 1
-            if self._stop_event is not None:
-                self._stop_event.set()
-            stop = threading.Event()
-            worker = threading.Thread(
-                target=self._work,
-                args=(self._run_id, stop, self.parameters()),
-                name=f"iw-filter-visualizer-{self._run_id}",
-                daemon=True,
-            )
-            self._stop_event, self._worker = stop, worker
+        params = self.parameters()
+        self.worker.start(lambda run_id, stop: self._work(run_id, stop, params))
         self.status.show("starting the optimizer…", STATUS_BUSY)
         self.stop_button.disabled = False
-        worker.start()
 
     def stop(self) -> None:
         """Ask the running optimization to halt after its current step."""
-        event = self._stop_event
-        if event is not None and not event.is_set() and self.running:
-            event.set()
+        if self.worker.stop():
             self.status.show("stopping…", STATUS_BUSY)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the worker; ``True`` when no optimization is running any more."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-        return not self.running
+        return self.worker.wait(timeout)
 
     def close(self) -> None:
         """Stop the worker, then close the widget."""
-        if self._stop_event is not None:
-            self._stop_event.set()
+        self.worker.close()
         super().close()
 
-    def _current(self, run_id: int) -> bool:
-        return run_id == self._run_id
-
     def _work(self, run_id: int, stop: threading.Event, params: dict[str, Any]) -> None:
-        """Worker thread: one optimizer at a time; errors go to the status line."""
-        with self._compute_lock:
-            if stop.is_set():
-                return
-            try:
-                self._run(run_id, stop, params)
-            except Exception as error:  # noqa: BLE001 - shown in the view, never lost
-                if self._current(run_id):
-                    self.last_traceback = traceback.format_exc()
-                    self.status.show(f"Feature visualization failed: {error}", STATUS_ERROR)
-            finally:
-                if self._current(run_id):
-                    self.stop_button.disabled = True
+        """Worker thread: the run; its errors go to the status line."""
+        try:
+            self._run(run_id, stop, params)
+        except Exception as error:  # noqa: BLE001 - shown in the view, never lost
+            if self.worker.is_current(run_id):
+                self.last_traceback = traceback.format_exc()
+                self.status.show(f"Feature visualization failed: {error}", STATUS_ERROR)
+        finally:
+            if self.worker.is_current(run_id):
+                self.stop_button.disabled = True
 
     def _make_optimizer(self, params: dict[str, Any]) -> FilterOptimizer:
         return FilterOptimizer(
@@ -349,7 +322,7 @@ class FilterVisualizer(View):
         chart_every, last = max(1, total // 50), None
         for last in optimizer.steps(every=self.image_every, images=True):
             history.append(np.asarray(last.objectives, dtype=np.float32))
-            if not self._current(run_id):
+            if not self.worker.is_current(run_id):
                 break
             self.progress.show(last.step, last.total, last.elapsed)
             if last.images is not None:
@@ -358,7 +331,7 @@ class FilterVisualizer(View):
                 self.chart.show(history, channels)
             if stop.is_set():
                 break
-        if self._current(run_id):
+        if self.worker.is_current(run_id):
             self._finish(optimizer, history, last)
 
     def _finish(self, optimizer: FilterOptimizer, history: list, last: Any) -> None:

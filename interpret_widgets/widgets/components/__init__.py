@@ -6,6 +6,7 @@ Views link their traits to these with ``traitlets.link``; tests use the same sur
 from .activation_map import ActivationMap
 from .channel_grid import ChannelGrid
 from .channel_stats import ChannelStatistics
+from .image_picker import ImagePicker
 from .kernel_view import KernelView
 from .objective_chart import ObjectiveChart
 from .picture_grid import PictureGrid
@@ -16,6 +17,7 @@ __all__ = [
     "ActivationMap",
     "ChannelGrid",
     "ChannelStatistics",
+    "ImagePicker",
     "KernelView",
     "ObjectiveChart",
     "PictureGrid",
