@@ -61,7 +61,7 @@ def repeat(actions, png, check: bool = True, warmup: int = 3) -> list[float]:
 
 def explorer_times(model, images) -> dict[str, list[float]]:
     explorer = ActivationExplorer(model, images, list(CLASS_NAMES), layer="relu2")
-    png = lambda: bytes(explorer._map.value)  # noqa: E731
+    png = lambda: bytes(explorer.activation_map.image.value)  # noqa: E731
     acts = explorer.layer_activation()
     # Channels whose maps differ from one another (a dead ReLU channel is all zeros).
     live = [c for c in range(acts.shape[-1]) if np.ptp(acts[..., c]) > 0]
@@ -87,11 +87,13 @@ def explorer_times(model, images) -> dict[str, list[float]]:
     explorer.layer, explorer.grid_mode = "relu2", "all"
 
     def tile(i: int) -> None:
-        index = (list(explorer._grid_shown).index(explorer.channel) + 1) % 8
-        top, left = explorer._tile_origin(index)
-        height = explorer._grid_size[0]
-        data = {"click_x": left + 2.0, "click_y": height - (top + 2.0)}
-        explorer._on_grid_click(None, {"data": data})
+        # The click message bqplot's Image mark sends, in data coordinates (y up).
+        grid = explorer.grid
+        index = (grid.channels.index(explorer.channel) + 1) % 8
+        top, left, _, _ = grid.tile_box(index)
+        data = {"click_x": left + 2.0, "click_y": grid.size[0] - (top + 2.0)}
+        event = {"event": "element_click", "data": data}
+        grid.image_mark._handle_custom_msgs(grid.image_mark, event, [])
 
     out["ActivationExplorer grid-tile click (cached)"] = repeat(tile, png)
     explorer.image_index = 0
@@ -105,7 +107,7 @@ def explorer_times(model, images) -> dict[str, list[float]]:
     fresh = ActivationExplorer(model, images, list(CLASS_NAMES), layer="relu2", cache_size=1)
     out["ActivationExplorer image slider (new image: forward pass)"] = repeat(
         lambda i: setattr(fresh, "image_index", (fresh.image_index + 1) % len(images)),
-        lambda: bytes(fresh._map.value),
+        lambda: bytes(fresh.activation_map.image.value),
         warmup=2,
     )
     return out

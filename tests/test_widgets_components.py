@@ -102,7 +102,7 @@ def test_volume_view_data_is_the_render_function(activation):
     view.shown = True
     np.testing.assert_array_equal(view.data, activation_volume(activation))
     figure = view.figure
-    assert (figure.xlabel, figure.ylabel, figure.zlabel) == ("w", "h", "k")
+    assert (figure.xlabel, figure.ylabel, figure.zlabel) == ("x", "y", "ch")
     other = activation[:, :, :5] * 2.0
     view.show(other)
     assert view.figure is figure

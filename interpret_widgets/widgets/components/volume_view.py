@@ -19,13 +19,10 @@ from ...render import activation_volume
 
 SIZE = 420
 """Width and height in pixels of the 3-D canvas."""
-AXIS_LABELS = ("w", "h", "k")
-"""Axis labels: image columns, image rows, channels. ipyvolume draws a label as a sprite
-whose size grows with its text, sized for one or two letters; a word such as "channel"
-comes out larger than the volume and is cut off at the canvas edge."""
-CAMERA_FOV = 52.0
-"""Field of view in degrees: a little wider than ipyvolume's 45 so that the box, its tick
-labels and axis labels fit into the canvas at any rotation."""
+AXIS_LABELS = ("x", "y", "ch")
+"""Axis labels: image columns, image rows, channels (ch). ipyvolume draws a label as a text
+sprite in a 100 px font whose width grows with the text (about half the box for "channel",
+which then runs off the canvas); one or two letters stay inside."""
 TRANSFER = {"level1": 0.1, "level2": 0.5, "level3": 0.9, "opacity1": 0.01, "opacity2": 0.05,
             "opacity3": 0.1, "width1": 0.1, "width2": 0.1, "width3": 0.1}  # fmt: skip
 """ipyvolume's default three-peak transfer function (as ``volshow`` makes it)."""
@@ -110,5 +107,4 @@ def _make_figure(volume: np.ndarray, size: int) -> Any:
         xlabel=xlabel,
         ylabel=ylabel,
         zlabel=zlabel,
-        camera_fov=CAMERA_FOV,
     )
