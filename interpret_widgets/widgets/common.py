@@ -69,6 +69,11 @@ class StatusLine(widgets.HTML):
             self.show(f"{action} failed: {error}", STATUS_ERROR)
 
 
+def layer_label(name: str, shape: tuple) -> str:
+    """How a map of a layer is labelled everywhere: ``"layer conv_b, 16×16"``."""
+    return f"layer {name}, {shape[0]}×{shape[1]}"
+
+
 def image_widget(width: int, height: int | None = None) -> widgets.Image:
     """An empty PNG ``Image`` widget of a fixed display width in pixels."""
     layout = widgets.Layout(width=f"{width}px")

@@ -151,6 +151,7 @@ class Selection(traitlets.HasTraits):
         self._probabilities: dict[int, np.ndarray] = {}
         self._views: weakref.WeakSet = weakref.WeakSet()
         self._held: list[contextlib.ExitStack] = []
+        self._attached: dict[int, tuple[list[traitlets.link], Any]] = {}
         # Order of the observers of a change: hold the views, follow the prediction, the
         # links and views' reactions (attach), release the views (kept last by attach).
         self.observe(self._hold_views, SHARED)
@@ -253,7 +254,17 @@ class Selection(traitlets.HasTraits):
             self.observe(react, SHARED)
         self.unobserve(self._release_views, SHARED)
         self.observe(self._release_views, SHARED)
+        self._attached[id(view)] = (links, react)
         return links
+
+    def detach(self, view: traitlets.HasTraits) -> None:
+        """Undo :meth:`attach`: unlink ``view`` and stop deferring its updates."""
+        links, react = self._attached.pop(id(view), ([], None))
+        for link in links:
+            link.unlink()
+        if react is not None:
+            self.unobserve(react, SHARED)
+        self._views.discard(view)
 
     @contextlib.contextmanager
     def hold(self) -> Any:
@@ -275,3 +286,30 @@ class Selection(traitlets.HasTraits):
     def _follow_prediction(self, change: dict[str, Any]) -> None:
         if self.follow_prediction and self.has_images:
             self.target = self.predicted(change["new"])
+
+
+class SelectionTraits(traitlets.HasTraits):
+    """The traits a view links to its :attr:`selection`, validated by the selection's checks.
+
+    A view that mixes this in refuses the values its selection would refuse *before* the
+    link passes them on, so a view and its selection never disagree.
+    """
+
+    image_index = traitlets.Int(0)
+    target = traitlets.Int(-1)
+    follow_prediction = traitlets.Bool(True)
+
+    selection: Selection | None = None
+
+    @traitlets.validate("image_index")
+    def _valid_image_index(self, proposal: dict[str, Any]) -> int:
+        selection = self.selection
+        if selection is None or not selection.has_images:
+            return proposal["value"]
+        return selection.check_image_index(proposal["value"])
+
+    @traitlets.validate("target", "compare_target")
+    def _valid_target(self, proposal: dict[str, Any]) -> int:
+        if self.selection is None:
+            return proposal["value"]
+        return self.selection.check_target(proposal["value"], allow_unset=True)

@@ -147,25 +147,35 @@ class View(widgets.VBox):
 
     # -- work off the main thread ----------------------------------------------------------
     def run_in_background(
-        self, message: str, work: Callable[[], T], apply: Callable[[T], None]
+        self,
+        message: str,
+        work: Callable[[], T],
+        apply: Callable[[T], None],
+        failed: Callable[[], None] | None = None,
     ) -> None:
         """Run ``work()`` in a worker thread; then ``apply(result)`` unless inputs changed.
 
         The status line shows ``message`` with a spinner meanwhile and :attr:`busy` is
         true; updates requested in between run after ``apply``. An exception of ``work``
-        or ``apply`` becomes the status message. The kernel's main thread stays free.
+        or ``apply`` becomes the status message, and ``failed()`` (if given) runs, e.g. to
+        blank outputs that would be stale. The kernel's main thread stays free.
         """
         with self._lock:
             self.busy = True
             self.status.show(message, STATUS_BUSY)
-            epoch = self._epoch
-            thread = threading.Thread(
-                target=self._run_work, args=(epoch, work, apply), daemon=True
-            )
+            job = (self._epoch, work, apply, failed)
+            thread = threading.Thread(target=self._run_work, args=job, daemon=True)
             self._thread = thread
         thread.start()
 
-    def _run_work(self, epoch: int, work: Callable[[], T], apply: Callable[[T], None]) -> None:
+    def _run_work(
+        self,
+        epoch: int,
+        work: Callable[[], T],
+        apply: Callable[[T], None],
+        failed: Callable[[], None] | None,
+    ) -> None:
+        ok = False
         try:
             with self.capture(message_of(self.status.message)):
                 result = work()
@@ -174,6 +184,10 @@ class View(widgets.VBox):
                         apply(result)
                     else:  # stale: computed for inputs that have changed since
                         self._dirty = True
+                ok = True
+            if not ok and failed is not None:
+                with self.capture("Clearing"):
+                    failed()
         finally:
             with self._lock:
                 self.busy = False
