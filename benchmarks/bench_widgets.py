@@ -8,7 +8,10 @@ Every interaction of the widgets on the demo model, one image at a time:
   ``target`` moves to a class not computed yet; target ≤ 1.1 × raw + 20 ms for Grad-CAM and
   saliency, ≤ 1.5 × raw + 20 ms for LRP (its own cost target is 1.5 × raw), where raw is one
   compiled forward+backward pass of the demo model on the same image;
-- a new image in the ActivationExplorer (one forward pass for all layers): reported.
+- a new image in the ActivationExplorer (one forward pass for all layers): reported;
+- a FilterVisualizer run (4 channels of relu2, 64 px, images every 10 steps) per step, next
+  to the bare ``FilterOptimizer.steps()`` loop of the same run: reported (the widget's
+  overhead is its progress, images and chart updates from the worker thread).
 
 The time stops when the observer chain returns, i.e. when the new PNG bytes are in the
 widget's trait, ready to be sent (no browser here). Run: ``python benchmarks/bench_widgets.py``.
@@ -28,8 +31,10 @@ import numpy as np  # noqa: E402
 from common import median_time, raw_forward_backward  # noqa: E402
 
 from interpret_widgets.demo import CLASS_NAMES, demo_images, load_demo_model  # noqa: E402
+from interpret_widgets.methods.featviz import FilterOptimizer  # noqa: E402
 from interpret_widgets.widgets import (  # noqa: E402
     ActivationExplorer,
+    FilterVisualizer,
     GradCAMPanel,
     GradientPanel,
     LRPPanel,
@@ -113,6 +118,37 @@ def explorer_times(model, images) -> dict[str, list[float]]:
     return out
 
 
+def filter_times(model, runs: int = 3, steps: int = 60) -> dict[str, list[float]]:
+    """Seconds per optimizer step: the FilterVisualizer's worker and the bare loop."""
+    channels = [0, 1, 2, 3]
+
+    def bare() -> float:
+        optimizer = FilterOptimizer(model, "relu2", channels, size=64, steps=steps, seed=0)
+        start = time.perf_counter()
+        for _ in optimizer.steps(every=10, images=True):
+            pass
+        return (time.perf_counter() - start) / steps
+
+    def widget() -> float:
+        viz = FilterVisualizer(model, layer="relu2", channels=channels, image_every=10)
+        viz.steps = steps
+        start = time.perf_counter()
+        viz.start()
+        if not viz.wait(600) or not viz.status.message.startswith("done"):
+            raise AssertionError(f"the run did not finish: {viz.status.message}")
+        return (time.perf_counter() - start) / steps
+
+    bare(), widget()  # warm-up: tracing
+    return {
+        "FilterOptimizer.steps() alone, per step (4 channels, 64 px)": [
+            bare() for _ in range(runs)
+        ],
+        "FilterVisualizer run, per step (same optimizer, live display)": [
+            widget() for _ in range(runs)
+        ],
+    }
+
+
 def click_times(panel) -> list[float]:
     """Class clicks that each recompute exactly once."""
     calls = []
@@ -165,6 +201,7 @@ def main() -> None:
     rows = []
     for name, times in explorer_times(model, images).items():
         rows.append((name, times, None if "new image" in name else cached))
+    rows += [(name, times, None) for name, times in filter_times(model).items()]
     cam = GradCAMPanel(model, images, names)
     rows.append(("GradCAMPanel class click (recompute)", click_times(cam), click))
     rows += [(name, times, cached) for name, times in presentation_times(cam).items()]

@@ -57,6 +57,11 @@ class ActivationExplorer(View):
         A shared :class:`~.selection.Selection` (the Dashboard's); by default the explorer
         makes its own from ``model``, ``images`` and ``class_names``.
 
+    Raises
+    ------
+    ValueError
+        If ``cache_size`` is below 1.
+
     Invalid trait values raise ``TraitError`` and show in the status line. Bad input (images
     that do not fit the model, a model without 4-D layers) is reported in the status line;
     the widget stays usable and accepts new ``images``.
@@ -85,7 +90,7 @@ class ActivationExplorer(View):
         self.model = model
         self.selection: Selection | None = selection
         self._own_selection = selection is None
-        self._cache: LRUCache[dict[str, np.ndarray]] = LRUCache(max(1, int(cache_size)))
+        self._cache: LRUCache[dict[str, np.ndarray]] = LRUCache(cache_size)
         self._names: list[str] = []
         self._counts: dict[str, int] = {}
         self._grid_layer = ""
