@@ -2,7 +2,9 @@
 
 ``ActivationExplorer`` and ``FilterVisualizer`` explore what a model computes; the
 attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``) explain one image for
-a clicked class; the ``Dashboard`` puts them all around one shared selection.
+a clicked class; the ``Dashboard`` puts them all around one shared selection. Every view is
+a :class:`View` (status line, error capture, validation, one update cycle, background work);
+the views of one model share a :class:`Selection` (images, classes, image, class, layer).
 """
 
 from .activation_explorer import ActivationExplorer
@@ -11,6 +13,8 @@ from .class_bars import ClassBars
 from .dashboard import Dashboard
 from .filter_visualizer import FilterVisualizer
 from .panels import GradCAMPanel, GradientPanel, LRPPanel
+from .selection import Selection
+from .view import View
 
 __all__ = [
     "ActivationExplorer",
@@ -21,4 +25,6 @@ __all__ = [
     "GradCAMPanel",
     "GradientPanel",
     "LRPPanel",
+    "Selection",
+    "View",
 ]
