@@ -82,7 +82,7 @@ def pixel_maps(attribution: object, n: int, size: tuple[int, int], channels: int
         ):
             want = f"(N, {height}, {width}, {channels if channels is not None else 'C'})"
             raise ValueError(
-                f"a 4-D {name} must match the images {want}; got shape {array.shape}"
+                f"{name} of rank 4 must be shaped {want}; got shape {array.shape}"
             )
         return array.sum(axis=-1, dtype=np.float64).astype(np.float32)
     if min(array.shape[1:]) < 1:
