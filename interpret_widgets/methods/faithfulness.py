@@ -7,8 +7,9 @@ back in the same order. A faithful map makes the deletion curve fall fast (small
 the insertion curve rise fast (large area).
 
 The ``N × (steps + 1)`` perturbed images are built chunk by chunk and scored in batches of
-``batch_size`` through the adapter's compiled forward probe, so a point of the curve costs
-about one raw forward pass of the images. :func:`curve_progress` is the iterator under
+``batch_size`` (by default N, at most 64: on a CPU a larger batch costs more per image, and
+a chunk of N makes a point of the curve cost one forward pass of N images) through the
+adapter's compiled forward probe. :func:`curve_progress` is the iterator under
 both curves: it yields after every chunk with the curve so far, so a caller can draw it
 live or stop by leaving the loop; the curve functions take a ``progress(done, total)``
 callback instead, which stops the work when it returns ``True``.
@@ -32,8 +33,8 @@ from .featviz.arguments import positive_int
 from .gradients import Target, _prepare
 from .pixelmaps import pixel_maps
 
-#: Perturbed images per compiled forward call.
-DEFAULT_BATCH_SIZE = 64
+#: The most perturbed images per compiled forward call when ``batch_size`` is ``None``.
+MAX_BATCH_SIZE = 64
 
 #: ``progress(done, total)``: called after every chunk; returning ``True`` stops the work.
 Progress = Callable[[int, int], object]
@@ -81,7 +82,7 @@ def curve_progress(
     target: Target = None,
     steps: int = 32,
     baseline: float | np.ndarray = 0.0,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> Iterator[CurveProgress]:
     """Compute a deletion or insertion curve chunk by chunk, yielding after each chunk.
 
@@ -98,8 +99,10 @@ def curve_progress(
     if kind not in CURVE_KINDS:
         raise ValueError(f"kind must be one of {CURVE_KINDS}, got {kind!r}")
     steps = positive_int(steps, "steps")
-    batch_size = positive_int(batch_size, "batch_size")
+    if batch_size is not None:
+        batch_size = positive_int(batch_size, "batch_size")
     adapter, batch, targets = _prepare(model, x, target)
+    batch_size = batch_size or min(len(batch), MAX_BATCH_SIZE)
     pixels = pixel_maps(attribution, len(batch), batch.shape[1:3], batch.shape[3])
     base = _baseline(baseline, batch)
     return _run(adapter, batch, targets, pixels, base, kind == "deletion", steps, batch_size)
@@ -174,7 +177,7 @@ def deletion_curve(
     steps: int = 32,
     baseline: float | np.ndarray = 0.0,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Softmax probability of the target as pixels are removed, most relevant first.
@@ -184,8 +187,9 @@ def deletion_curve(
     ``(N, steps + 1)`` float32 result has ⌊i·H·W/steps + ½⌋ pixels set to ``baseline`` (all
     channels), chosen by a stable sort of −attribution (ties in row-major order); point 0
     is ``x`` itself. ``target=None`` is each image's top class on ``x``. ``baseline`` is a
-    float or an array that broadcasts to ``x``. ``progress(done, total)`` is called after
-    every batch of perturbed images; when it returns ``True`` the work stops and the points
+    float or an array that broadcasts to ``x``. ``batch_size`` perturbed images go through
+    the model per call (``None``: N, at most 64). ``progress(done, total)`` is called after
+    every batch; when it returns ``True`` the work stops and the points
     not computed are NaN.
 
     Raises
@@ -214,7 +218,7 @@ def insertion_curve(
     steps: int = 32,
     baseline: float | np.ndarray = 0.0,
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Softmax probability of the target as the pixels of ``x`` return, most relevant first.
