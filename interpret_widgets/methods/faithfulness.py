@@ -7,9 +7,10 @@ back in the same order. A faithful map makes the deletion curve fall fast (small
 the insertion curve rise fast (large area).
 
 The ``N × (steps + 1)`` perturbed images are built chunk by chunk and scored in batches of
-``batch_size`` (by default N, at most 64: on a CPU a larger batch costs more per image, and
-a chunk of N makes a point of the curve cost one forward pass of N images) through the
-adapter's compiled forward probe. :func:`curve_progress` is the iterator under
+``batch_size`` (by default N, at least 8 and at most 64: on a CPU a larger batch costs
+more per image, a single image per call pays the call overhead, and a chunk of N makes a
+point of the curve cost one forward pass of N images) through the adapter's compiled
+forward probe. :func:`curve_progress` is the iterator under
 both curves: it yields after every chunk with the curve so far, so a caller can draw it
 live or stop by leaving the loop; the curve functions take a ``progress(done, total)``
 callback instead, which stops the work when it returns ``True``.
@@ -33,8 +34,9 @@ from .featviz.arguments import positive_int
 from .gradients import Target, _prepare
 from .pixelmaps import pixel_maps
 
-#: The most perturbed images per compiled forward call when ``batch_size`` is ``None``.
-MAX_BATCH_SIZE = 64
+#: The fewest and the most perturbed images per compiled forward call when ``batch_size``
+#: is ``None`` (which means N within these bounds).
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 8, 64
 
 #: ``progress(done, total)``: called after every chunk; returning ``True`` stops the work.
 Progress = Callable[[int, int], object]
@@ -102,7 +104,7 @@ def curve_progress(
     if batch_size is not None:
         batch_size = positive_int(batch_size, "batch_size")
     adapter, batch, targets = _prepare(model, x, target)
-    batch_size = batch_size or min(len(batch), MAX_BATCH_SIZE)
+    batch_size = batch_size or min(max(len(batch), MIN_BATCH_SIZE), MAX_BATCH_SIZE)
     pixels = pixel_maps(attribution, len(batch), batch.shape[1:3], batch.shape[3])
     base = _baseline(baseline, batch)
     return _run(adapter, batch, targets, pixels, base, kind == "deletion", steps, batch_size)
@@ -188,7 +190,7 @@ def deletion_curve(
     channels), chosen by a stable sort of −attribution (ties in row-major order); point 0
     is ``x`` itself. ``target=None`` is each image's top class on ``x``. ``baseline`` is a
     float or an array that broadcasts to ``x``. ``batch_size`` perturbed images go through
-    the model per call (``None``: N, at most 64). ``progress(done, total)`` is called after
+    the model per call (``None``: N, within 8…64). ``progress(done, total)`` is called after
     every batch; when it returns ``True`` the work stops and the points
     not computed are NaN.
 
