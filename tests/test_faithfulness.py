@@ -11,7 +11,7 @@ import pytest
 from model_guard import untouched
 
 from interpret_widgets import methods
-from interpret_widgets.methods.faithfulness import Stopped, curve_progress, removed_counts
+from interpret_widgets.methods.faithfulness import curve_progress, removed_counts
 from interpret_widgets.methods.pixelmaps import bilinear_resize
 
 
@@ -166,7 +166,7 @@ def test_progress_reports_every_chunk_and_stops(tiny, x6):
                                   progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 15), (4, 15), (8, 15), (12, 15), (15, 15)]
     assert np.isfinite(full).all()
-    with pytest.raises(Stopped, match="after 8 of 15") as stop:
+    with pytest.raises(methods.Stopped, match="after 8 of 15") as stop:
         methods.deletion_curve(tiny, x6, attribution, steps=4, batch_size=4,
                                progress=lambda done, total: done < 8)
     assert (stop.value.done, stop.value.total) == (8, 15)

@@ -9,7 +9,6 @@ from conftest import small_cnn
 from model_guard import untouched
 
 from interpret_widgets import methods
-from interpret_widgets.methods.faithfulness import Stopped
 from interpret_widgets.methods.randomization import (
     randomization_progress,
     spearman_similarity,
@@ -164,7 +163,7 @@ def test_progress_and_stop(model, x):
                                         progress=lambda d, t: calls.append((d, t)))
     assert calls == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     assert np.isfinite(result.similarity).all()
-    with pytest.raises(Stopped, match="after 2 of 5"):
+    with pytest.raises(methods.Stopped, match="after 2 of 5"):
         methods.randomization_test(model, x, "grad_cam", progress=lambda d, t: d < 2)
     # The iterator hands out the partial result; leaving the loop stops the cascade.
     for update in randomization_progress(model, x, "grad_cam"):

@@ -10,6 +10,7 @@ from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import integrated_gradients, saliency, smoothgrad
 from .localization import pointing_game, relevance_mass
 from .lrp import LRPReport, lrp, lrp_report
+from .progress import Stopped
 from .randomization import RandomizationResult, randomization_test
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "FilterVisualization",
     "LRPReport",
     "RandomizationResult",
+    "Stopped",
     "activations",
     "curve_auc",
     "deletion_curve",

@@ -23,7 +23,7 @@ Black-box Models" (deletion and insertion metrics).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import keras
@@ -33,48 +33,11 @@ from ..model import ModelAdapter
 from .featviz.arguments import positive_int
 from .gradients import Target, _prepare
 from .pixelmaps import pixel_maps
+from .progress import Progress, check_progress, report
 
 #: The fewest and the most perturbed images per compiled forward call when ``batch_size``
 #: is ``None`` (which means N within these bounds).
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 8, 64
-
-#: ``progress(done, total)``: called before the first and after every batch; returning
-#: ``False`` stops the work with :class:`Stopped`.
-Progress = Callable[[int, int], object]
-
-
-class Stopped(RuntimeError):  # noqa: N818 - a requested stop, like StopIteration
-    """The ``progress`` callback returned ``False``: the work stopped early.
-
-    ``done`` of ``total`` units (perturbed images, maps) had been computed. The same class
-    and convention as the perturbation methods' evaluator (one class once both are merged).
-    """
-
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__(f"stopped by the progress callback after {done} of {total}")
-        self.done = done
-        self.total = total
-
-
-def report(progress: Progress | None, done: int, total: int) -> None:
-    """Call ``progress(done, total)``; raise :class:`Stopped` when it returns ``False``."""
-    if progress is not None and progress(done, total) is False:
-        raise Stopped(done, total)
-
-
-def check_progress(progress: object) -> Progress | None:
-    """``progress`` when it is ``None`` or callable.
-
-    Raises
-    ------
-    TypeError
-        If it is neither.
-    """
-    if progress is not None and not callable(progress):
-        raise TypeError(
-            f"progress must be None or a callable(done, total), got {type(progress).__name__}"
-        )
-    return progress
 
 CURVE_KINDS = ("deletion", "insertion")
 
@@ -228,7 +191,8 @@ def deletion_curve(
     float or an array that broadcasts to ``x``. ``batch_size`` perturbed images go through
     the model per call (``None``: N, within 8…64). ``progress(done, total)`` is called with
     0 before the first batch and after every batch (``done`` perturbed images of
-    ``total = N·(steps + 1)``); returning ``False`` stops the work with :class:`Stopped`.
+    ``total = N·(steps + 1)``); returning ``False`` stops the work with
+    :class:`~interpret_widgets.methods.progress.Stopped`.
     :func:`curve_progress` gives the partial curve while it grows.
 
     Raises

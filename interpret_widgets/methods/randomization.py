@@ -28,8 +28,8 @@ import numpy as np
 
 from ..model import get_adapter
 from ..model.copies import copy_model, initializer_of, reinitialize
-from .faithfulness import Progress, check_progress, report
 from .gradients import Target, _prepare
+from .progress import Progress, check_progress, report
 
 MapMethod = Callable[..., np.ndarray]
 
@@ -157,7 +157,7 @@ def randomization_test(
     scaled by their maximum to [0, 1], 0 when either map is constant. ``keep_maps=True``
     adds ``.maps``. ``progress(done, total)`` is called with 0 before the first map and
     after every map; returning ``False`` stops the run with
-    :class:`~interpret_widgets.methods.faithfulness.Stopped` (:func:`randomization_progress`
+    :class:`~interpret_widgets.methods.progress.Stopped` (:func:`randomization_progress`
     gives the partial result step by step). The user's model is only read.
 
     Raises
