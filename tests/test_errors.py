@@ -134,6 +134,8 @@ ABLATION = {
     "pruning_curve": lambda m, x: methods.pruning_curve(m, x, amounts=(0.0,)),
     "prune_relevance": lambda m, x: methods.prune(m, 0.5, "relevance", x=x),
 }
+
+
 @pytest.mark.parametrize("name", sorted(ABLATION))
 def test_ablation_functions_check_x(name, model, x):
     fn = ABLATION[name]
@@ -141,6 +143,8 @@ def test_ablation_functions_check_x(name, model, x):
         fn(model, x[0])
     with pytest.raises(ValueError, match="1 channels but model .* expects 3"):
         fn(model, x[..., :1])
+
+
 def test_ablate_bad_channels_and_value(model, x):
     with pytest.raises(ValueError, match=r"channel 12 is out of range: layer 'conv_b' has 12"):
         methods.ablate(model, x, "conv_b", [0, 12])
@@ -154,12 +158,17 @@ def test_ablate_bad_channels_and_value(model, x):
         methods.ablate(model, x, "conv_b", 0, value=np.nan)
     with pytest.raises(ValueError, match="no layer named 'conv_c'"):
         methods.ablate(model, x, "conv_c", 0)
+
+
 def test_channel_importance_bad_method_and_target(model, x):
     with pytest.raises(ValueError, match="method must be one of 'ablation', 'relevance'"):
         methods.channel_importance(model, x, "conv_b", method="taylor")
     with pytest.raises(ValueError, match="target 7 is out of range"):
         methods.channel_importance(model, x, "conv_b", target=7)
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
         methods.channel_importance(model, x, "conv_b", progress=3)
+
+
 def test_prune_bad_amount_criterion_and_layers(model, x):
     for amount in (1.0, -0.1, 1.5):
         with pytest.raises(ValueError, match=r"amount must be a fraction in \[0, 1\)"):
@@ -176,6 +185,8 @@ def test_prune_bad_amount_criterion_and_layers(model, x):
         methods.prune(model, 0.5, layers="conv_bb")
     with pytest.raises(ValueError, match="batchnorm must be one of 'keep', 'zero'"):
         methods.prune(model, 0.5, batchnorm="fold")
+
+
 def test_pruning_curve_bad_amounts_and_labels(model, x):
     with pytest.raises(ValueError, match=r"amount must be a fraction in \[0, 1\)"):
         methods.pruning_curve(model, x, amounts=(0.0, 1.0))
@@ -183,6 +194,8 @@ def test_pruning_curve_bad_amounts_and_labels(model, x):
         methods.pruning_curve(model, x, labels=[0, 1, 2])
     with pytest.raises(ValueError, match="label 9 is out of range"):
         methods.pruning_curve(model, x, labels=[0, 9])
+
+
 def test_ablation_on_a_layer_without_channels():
     inp = keras.Input((4,))
     out = keras.layers.Dense(3)(keras.layers.Dense(5)(inp))
