@@ -127,6 +127,8 @@ def test_bad_references_for_deep_lift_and_deep_shap(model, x):
 def test_layer_cam_on_dense_layer(model, x):
     with pytest.raises(ValueError, match="no spatial axes.*4-D"):
         methods.layer_cam(model, x, layer="logits")
+
+
 #: Ablation and pruning functions that take images, as (model, x) calls.
 ABLATION = {
     "ablate": lambda m, x: methods.ablate(m, x, "conv_b", [0]),
