@@ -8,18 +8,26 @@ from .cam import grad_cam, grad_cam_plus_plus
 from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import integrated_gradients, saliency, smoothgrad
 from .lrp import LRPReport, lrp, lrp_report
+from .perturbation import Stopped, kernel_shap, lime, occlusion, superpixels
+from .score_cam import score_cam
 
 __all__ = [
     "FilterOptimizer",
     "FilterVisualization",
     "LRPReport",
+    "Stopped",
     "activations",
     "grad_cam",
     "grad_cam_plus_plus",
     "integrated_gradients",
+    "kernel_shap",
+    "lime",
     "lrp",
     "lrp_report",
+    "occlusion",
     "saliency",
+    "score_cam",
     "smoothgrad",
+    "superpixels",
     "visualize_filters",
 ]
