@@ -76,9 +76,19 @@ def segment_values(result: np.ndarray, segments: np.ndarray) -> np.ndarray:
 
 def test_kernel_shap_exact_mode_equals_enumerated_shapley(logit_cnn, exact_shapley):
     x, expected = exact_shapley
+    totals = []
     with untouched(logit_cnn):
         # 2^8 − 2 = 254 ≤ 254 samples: every coalition is evaluated.
-        result = methods.kernel_shap(logit_cnn, x[None], 2, GRID, samples=254, baseline=0.3)
+        result = methods.kernel_shap(
+            logit_cnn,
+            x[None],
+            2,
+            GRID,
+            samples=254,
+            baseline=0.3,
+            progress=lambda d, t: totals.append(t),
+        )
+    assert totals[-1] == 2**8  # every coalition once, the empty and the full one included
     # float32 scores (batched vs. a direct call differ by ~1e-6) through float64 algebra.
     np.testing.assert_allclose(segment_values(result[0], GRID), expected, rtol=1e-4, atol=2e-5)
 
