@@ -267,3 +267,15 @@ def test_batch_size_does_not_change_results(logit_cnn):
         small, large = run(logit_cnn, x, batch_size=5), run(logit_cnn, x, batch_size=256)
         # Different batch compositions may round differently in float32 kernels.
         np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_sampled_results_do_not_depend_on_the_rest_of_the_batch(logit_cnn):
+    x = np.random.default_rng(8).uniform(0, 1, (3, 16, 16, 3)).astype("float32")
+    for run in (
+        lambda z: methods.kernel_shap(logit_cnn, z, 1, GRID, samples=40, seed=3),
+        lambda z: methods.lime(logit_cnn, z, 1, GRID, samples=40, seed=3),
+    ):
+        together = run(x)
+        # Same coalitions per image; only the batch composition of the forward passes
+        # differs, which may round differently in float32.
+        np.testing.assert_allclose(run(x[2:]), together[2:], rtol=1e-4, atol=1e-5)
