@@ -8,7 +8,8 @@ from .cam import grad_cam, grad_cam_plus_plus
 from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import integrated_gradients, saliency, smoothgrad
 from .lrp import LRPReport, lrp, lrp_report
-from .perturbation import Stopped, kernel_shap, lime, occlusion, superpixels
+from .perturbation import kernel_shap, lime, occlusion, superpixels
+from .progress import Stopped
 from .score_cam import score_cam
 
 __all__ = [

@@ -15,7 +15,7 @@ from ..gradients import Target, _prepare
 from .evaluate import (
     DEFAULT_BATCH_SIZE,
     Progress,
-    broadcast_baseline,
+    as_baseline,
     check_progress,
     keep_segments,
     positive_int,
@@ -68,7 +68,7 @@ def lime(
         raise ValueError(f"alpha must be >= 0, got {alpha!r}")
     check_progress(progress)
     adapter, batch, targets = _prepare(model, x, target)
-    base = broadcast_baseline(baseline, batch)
+    base = as_baseline(baseline, batch)
     maps, counts = check_segments(segments, batch)
     draws = []
     for m in counts:  # a generator per image: its result does not depend on the others

@@ -22,7 +22,7 @@ from ..gradients import Target, _prepare
 from .evaluate import (
     DEFAULT_BATCH_SIZE,
     Progress,
-    broadcast_baseline,
+    as_baseline,
     check_progress,
     keep_segments,
     positive_int,
@@ -67,7 +67,7 @@ def kernel_shap(
     samples = positive_int(samples, "samples")
     check_progress(progress)
     adapter, batch, targets = _prepare(model, x, target)
-    base = broadcast_baseline(baseline, batch)
+    base = as_baseline(baseline, batch)
     maps, counts = check_segments(segments, batch)
     # A generator per image from the same seed: an image's values do not depend on the
     # other images of the batch.
