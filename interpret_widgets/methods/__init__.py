@@ -19,10 +19,12 @@ from .guided_backprop import guided_backprop
 from .localization import pointing_game, relevance_mass
 from .lrp import LRPReport, layer_relevance, lrp, lrp_report
 from .lrp.deeplift import deep_lift, deep_shap
+from .perturbation import kernel_shap, lime, occlusion, superpixels
 from .progress import Stopped
 from .pruning import prune
 from .pruning_curve import iter_pruning_curve, pruning_curve
 from .randomization import RandomizationResult, randomization_test
+from .score_cam import score_cam
 
 __all__ = [
     "FilterOptimizer",
@@ -45,16 +47,21 @@ __all__ = [
     "integrated_gradients",
     "integrated_gradients_report",
     "iter_pruning_curve",
+    "kernel_shap",
     "layer_cam",
     "layer_relevance",
+    "lime",
     "lrp",
     "lrp_report",
+    "occlusion",
     "pointing_game",
     "prune",
     "pruning_curve",
     "randomization_test",
     "relevance_mass",
     "saliency",
+    "score_cam",
     "smoothgrad",
+    "superpixels",
     "visualize_filters",
 ]
