@@ -258,7 +258,7 @@ def test_deep_shap_reports_progress_and_stops():
         calls.append(done)
         return False
 
-    with pytest.raises(InterruptedError, match="after 4 of 6"):
+    with pytest.raises(methods.Stopped, match="after 4 of 6"):
         methods.deep_shap(model, x, background, batch_size=4, progress=stop)
     assert calls == [4]
 

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from ..model import ModelAdapter
+from ..model.inputs import as_baseline
 from .featviz.arguments import positive_int
 from .gradients import Target, _prepare
 from .pixelmaps import pixel_maps
@@ -105,7 +106,7 @@ def curve_progress(
     adapter, batch, targets = _prepare(model, x, target)
     batch_size = batch_size or min(max(len(batch), MIN_BATCH_SIZE), MAX_BATCH_SIZE)
     pixels = pixel_maps(attribution, len(batch), batch.shape[1:3], batch.shape[3])
-    base = _baseline(baseline, batch)
+    base = as_baseline(baseline, batch)
     return _run(adapter, batch, targets, pixels, base, kind == "deletion", steps, batch_size)
 
 
@@ -144,22 +145,6 @@ def target_probability(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return (e[np.arange(len(z)), targets] / e.sum(axis=1)).astype(np.float32)
-
-
-def _baseline(baseline: object, batch: np.ndarray) -> np.ndarray:
-    """The baseline as a (read-only) array shaped like ``batch``."""
-    try:
-        value = np.asarray(baseline, dtype=np.float32)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"baseline must be a float or an array, got {type(baseline).__name__}"
-        ) from error
-    try:
-        return np.broadcast_to(value, batch.shape)
-    except ValueError as error:
-        raise ValueError(
-            f"baseline of shape {value.shape} does not broadcast to x {batch.shape}"
-        ) from error
 
 
 def _consume(iterator: Iterator[CurveProgress], progress: Progress | None) -> np.ndarray:

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from ..model import ModelAdapter, get_adapter
+from ..model.inputs import as_baseline
 
 Target = int | Sequence[int] | np.ndarray | None
 
@@ -134,7 +135,7 @@ def integrated_gradients(
         raise ValueError(f"steps must be at least 1, got {steps}")
     adapter, batch, targets = _prepare(model, x, target)
     steps = int(steps)
-    base = _baseline(batch, baseline)
+    base = as_baseline(baseline, batch)
     alphas = ((np.arange(steps, dtype=np.float32) + 0.5) / steps).reshape(
         (1, steps) + (1,) * (batch.ndim - 1)
     )
@@ -143,18 +144,6 @@ def integrated_gradients(
     grads = _gradients_in_chunks(adapter, path, np.repeat(targets, steps), batch_size)
     mean_grad = grads.reshape((len(batch), steps) + batch.shape[1:]).mean(axis=1)
     return (delta[:, 0] * mean_grad).astype(np.float32)
-
-
-def _baseline(batch: np.ndarray, baseline: np.ndarray | float | None) -> np.ndarray:
-    """The baseline broadcast to ``batch`` (zeros for None)."""
-    if baseline is None:
-        return np.zeros_like(batch)
-    try:
-        return np.broadcast_to(np.asarray(baseline, dtype=np.float32), batch.shape)
-    except ValueError as error:
-        raise ValueError(
-            f"baseline of shape {np.shape(baseline)} does not broadcast to x {batch.shape}"
-        ) from error
 
 
 class IGReport(NamedTuple):
@@ -195,7 +184,7 @@ def integrated_gradients_report(
     """
     attribution = integrated_gradients(model, x, target, baseline, steps, batch_size)
     adapter, batch, targets = _prepare(model, x, target)
-    logits = adapter.logits(np.concatenate([batch, _baseline(batch, baseline)]))
+    logits = adapter.logits(np.concatenate([batch, as_baseline(baseline, batch)]))
     rows = np.arange(len(batch))
     difference = (logits[rows, targets] - logits[len(batch) + rows, targets]).astype(np.float32)
     sums = attribution.reshape(len(batch), -1).sum(axis=1, dtype=np.float32)

@@ -50,6 +50,7 @@ import keras
 import numpy as np
 
 from ..model import LayerEntry, ModelAdapter, flatten_model, get_adapter, layer_kind
+from ..model.copies import copy_model
 from .featviz.arguments import non_negative_int
 from .lrp import layer_relevance
 
@@ -292,23 +293,6 @@ def _zero_batchnorm(layer: Any, keep: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def clone(model: keras.Model) -> keras.Model:
-    """A copy of ``model`` with the same architecture and its own copies of the weights.
-
-    Raises
-    ------
-    ValueError
-        If Keras cannot clone the model (a layer without a usable ``get_config``).
-    """
-    try:
-        copy = keras.models.clone_model(model)
-    except Exception as error:  # noqa: BLE001 - Keras raises many types here
-        raise ValueError(
-            f"model {model.name!r} cannot be copied with keras.models.clone_model "
-            f"({type(error).__name__}: {error}); its layers need get_config/from_config"
-        ) from error
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def copy_layers(copy: keras.Model, entries: Sequence[LayerEntry]) -> list[Any]:
@@ -364,6 +348,6 @@ def prune(
     """
     amount = check_amount(amount)
     pruner = Pruner(model, criterion, layers, x, seed, batchnorm)
-    copy = clone(model)
+    copy = copy_model(model)
     pruner.assign(copy, amount)
     return copy

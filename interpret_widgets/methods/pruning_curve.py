@@ -17,8 +17,9 @@ import keras
 import numpy as np
 
 from ..model import get_adapter
+from ..model.copies import copy_model
 from .progress import Progress, check_progress, keep_going
-from .pruning import Pruner, check_amount, clone
+from .pruning import Pruner, check_amount
 
 #: The default amounts: 0, 0.1, …, 0.9.
 DEFAULT_AMOUNTS = tuple(round(0.1 * i, 1) for i in range(10))
@@ -76,7 +77,7 @@ def iter_pruning_curve(
     original = adapter.logits(batch)
     top = original.argmax(axis=1)
     expected = top if truth is None else truth
-    copy = clone(model)
+    copy = copy_model(model)
     scorer = get_adapter(copy)
     rows = np.arange(len(batch))
     return _points(pruner, copy, scorer, batch, points, expected, top, rows)

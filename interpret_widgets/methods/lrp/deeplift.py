@@ -34,6 +34,7 @@ from keras import ops
 
 from ...model import ModelAdapter, backend, get_adapter, propagation_kind
 from ...model.inputs import as_baseline
+from ..progress import report
 from .engine import _forward, _step_function, plan_of
 from .plan import Action, Key, Plan
 
@@ -99,8 +100,8 @@ def deep_shap(
     compiled walk ``batch_size`` at a time. An image's attributions sum to
     score(x) − mean_b score(b). ``progress(done, total)`` is called after each batch with
     the pairs done so far; it stops the computation by raising, or by returning ``False``
-    (then ``InterruptedError`` is raised). ``target=None`` explains each image's own top
-    class against every reference.
+    (then :class:`~interpret_widgets.methods.Stopped` is raised). ``target=None`` explains
+    each image's own top class against every reference.
 
     Raises
     ------
@@ -109,7 +110,7 @@ def deep_shap(
         ``batch_size < 1``, a layer DeepLIFT cannot propagate through, or bad input.
     TypeError
         On a ``progress`` that is not callable.
-    InterruptedError
+    Stopped
         When ``progress`` returns ``False``.
 
     References
@@ -145,11 +146,7 @@ def deep_shap(
         )
         for i in np.unique(images):
             sums[i] += attribution[images == i].sum(axis=0, dtype=np.float64)
-        if progress is not None and progress(int(pairs[-1]) + 1, total) is False:
-            raise InterruptedError(
-                f"deep_shap stopped by its progress callback after {int(pairs[-1]) + 1} of "
-                f"{total} (image, reference) pairs"
-            )
+        report(progress, int(pairs[-1]) + 1, total)
     return (sums / count).astype(np.float32)
 
 
