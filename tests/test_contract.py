@@ -16,6 +16,9 @@ INPUT_SHAPED = {
     "saliency": lambda m, x, t: methods.saliency(m, x, t),
     "smoothgrad": lambda m, x, t: methods.smoothgrad(m, x, t, samples=3),
     "integrated_gradients": lambda m, x, t: methods.integrated_gradients(m, x, t, steps=8),
+    "integrated_gradients_report": lambda m, x, t: methods.integrated_gradients_report(
+        m, x, t, steps=8
+    ).attribution,
 }
 CAM = {
     "grad_cam": lambda m, x, t: methods.grad_cam(m, x, t),

@@ -25,6 +25,7 @@ ALL = [
     methods.saliency,
     methods.smoothgrad,
     methods.integrated_gradients,
+    methods.integrated_gradients_report,
     methods.grad_cam,
     methods.grad_cam_plus_plus,
     methods.lrp,

@@ -101,6 +101,32 @@ def test_integrated_gradients_completeness_on_demo_model(demo_model, demo_data):
     np.testing.assert_allclose(fine, expected[:4], rtol=0.01)
 
 
+def test_integrated_gradients_report_on_linear_model():
+    """On a linear score, IG is exact: the completeness error is rounding only."""
+    from interpret_widgets.methods import integrated_gradients_report
+
+    model = linear_model(True)
+    x = np.random.default_rng(3).normal(size=(2, 4, 4, 3)).astype("float32")
+    kernel = model.get_layer("lin").kernel.numpy().astype(np.float64)
+    bias = model.get_layer("lin").bias.numpy().astype(np.float64)
+    with untouched(model):
+        report = integrated_gradients_report(model, x, target=[1, 4], baseline=0.5, steps=4)
+    np.testing.assert_array_equal(
+        report.attribution, integrated_gradients(model, x, [1, 4], baseline=0.5, steps=4)
+    )
+    flat = x.reshape(2, -1).astype(np.float64)
+    scores = flat @ kernel + bias  # score(x), written out in numpy
+    base = np.full_like(flat, 0.5) @ kernel + bias
+    expected = np.array([scores[0, 1] - base[0, 1], scores[1, 4] - base[1, 4]])
+    # float32 scores of magnitude ~1: differences agree to ~1e-5
+    np.testing.assert_allclose(report.score_difference, expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(report.completeness_error, 0.0, atol=1e-4)
+    total = report.attribution.reshape(2, -1).sum(axis=1)
+    np.testing.assert_allclose(
+        report.completeness_error, total - report.score_difference, rtol=0, atol=1e-6
+    )
+
+
 def test_smoothgrad_with_zero_noise_equals_saliency(cnn, images16):
     with untouched(cnn):
         smooth = smoothgrad(cnn, images16, target=2, samples=3, noise=0.0)

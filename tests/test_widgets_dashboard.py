@@ -32,19 +32,31 @@ def predicted(model, images) -> np.ndarray:
 
 
 def count_computes(panel) -> list[int]:
+    """Spy on the panel's public ``compute``: the classes it computes."""
     calls: list[int] = []
     original = panel.compute
 
-    def counting(target: int):
+    def counting(target: int, method: str | None = None):
         calls.append(target)
-        return original(target)
+        return original(target, method)
 
     panel.compute = counting
     return calls
 
 
+def css(widget) -> list[str]:
+    """The CSS classes a browser gets for ``widget`` (from its synced state)."""
+    return list(widget.get_state()["_dom_classes"])
+
+
+def settled(dashboard: Dashboard) -> Dashboard:
+    """The Dashboard once its panels' background work (first uses) has finished."""
+    assert dashboard.wait(60), "background work did not finish"
+    return dashboard
+
+
 def shown_png(panel) -> bytes:
-    return panel.heatmap.value
+    return panel.main.heatmap.value
 
 
 def reference_png(panel, raw) -> bytes:
@@ -53,39 +65,43 @@ def reference_png(panel, raw) -> bytes:
 
 
 def test_tabs_are_built_when_first_shown(model, images):
-    dashboard = Dashboard(model, images, NAMES)
+    dashboard = settled(Dashboard(model, images, NAMES))
     assert dashboard.status.state == "ok", dashboard.status.message
     assert list(dashboard.panels) == ["Activations"]
     assert dashboard.tabs.titles == TABS
-    assert "iw-dashboard" in dashboard._dom_classes
-    assert "iw-tabs" in dashboard.tabs._dom_classes
-    assert "iw-image-slider" in dashboard.image_slider._dom_classes
+    assert "iw-dashboard" in css(dashboard)
+    assert "iw-tabs" in css(dashboard.tabs)
+    assert "iw-image-slider" in css(dashboard.image_slider)
     dashboard.tabs.selected_index = TABS.index("Grad-CAM")  # the user opens the tab
+    settled(dashboard)  # its first computation ran in a worker thread
     panel = dashboard.panels["Grad-CAM"]
     assert isinstance(panel, GradCAMPanel) and panel.active
     assert set(dashboard.panels) == {"Activations", "Grad-CAM"}
-    assert panel.heatmap.value == reference_png(
+    assert panel.main.heatmap.value == reference_png(
         panel, grad_cam(model, images[:1], panel.target, panel.layer)[0]
     )
 
 
 def test_a_class_clicked_in_one_panel_moves_every_panel(model, images):
     with untouched(model):
-        dashboard = Dashboard(model, images, NAMES, tab="Grad-CAM")
+        dashboard = settled(Dashboard(model, images, NAMES, tab="Grad-CAM"))
         cam = dashboard.panels["Grad-CAM"]
         grads = dashboard.show("Gradients")
+        settled(dashboard)
         assert isinstance(grads, GradientPanel) and not cam.active and grads.active
         cam_calls = count_computes(cam)
         bars = grads.class_bars.bars
         bars._handle_custom_msgs(bars, {"event": "element_click", "data": {"index": 3}}, [])
         clicked = grads.class_bars.classes[3]
         assert dashboard.target == cam.target == grads.target == clicked
-        assert grads.heatmap.value == reference_png(grads, saliency(model, images[:1], clicked)[0])
+        expected = reference_png(grads, saliency(model, images[:1], clicked)[0])
+        assert grads.main.heatmap.value == expected
         assert cam_calls == []  # hidden: it waits
         dashboard.show("Grad-CAM")
+        settled(dashboard)
         assert cam_calls == [clicked]
         assert list(cam.class_bars.bars.selected) == [cam.class_bars.classes.index(clicked)]
-        assert cam.heatmap.value == reference_png(
+        assert cam.main.heatmap.value == reference_png(
             cam, grad_cam(model, images[:1], clicked, cam.layer)[0]
         )
         # And back through the other panel's bars, with the synced trait.
@@ -95,11 +111,12 @@ def test_a_class_clicked_in_one_panel_moves_every_panel(model, images):
 
 def test_image_slider_moves_every_panel_once(model, images):
     labels = predicted(model, images)
-    dashboard = Dashboard(model, images, NAMES, tab="Grad-CAM")
+    dashboard = settled(Dashboard(model, images, NAMES, tab="Grad-CAM"))
     cam = dashboard.panels["Grad-CAM"]
     lrp_or_grads = dashboard.show("Gradients")
     explorer = dashboard.show("Activations")
     dashboard.show("Grad-CAM")
+    settled(dashboard)
     cam_calls, grad_calls = count_computes(cam), count_computes(lrp_or_grads)
     dashboard.image_slider.value = 2
     for panel in (cam, lrp_or_grads, explorer):
@@ -107,31 +124,33 @@ def test_image_slider_moves_every_panel_once(model, images):
     assert dashboard.target == cam.target == lrp_or_grads.target == labels[2]
     assert cam_calls == [labels[2]]  # one computation for the new image and its class
     assert grad_calls == []  # hidden
-    assert cam.heatmap.value == reference_png(
+    assert cam.main.heatmap.value == reference_png(
         cam, grad_cam(model, images[2:3], int(labels[2]), cam.layer)[0]
     )
-    assert f"<b>{NAMES[labels[2]]}</b>" in dashboard.selection.value
+    assert f"<b>{NAMES[labels[2]]}</b>" in dashboard.description.value
     assert dashboard.thumbnail.value == to_png(images[2])
 
 
 def test_layer_is_shared(model, images):
-    dashboard = Dashboard(model, images, NAMES, tab="Grad-CAM")
+    dashboard = settled(Dashboard(model, images, NAMES, tab="Grad-CAM"))
     cam = dashboard.panels["Grad-CAM"]
     explorer = dashboard.show("Activations")
     assert dashboard.layer == cam.layer == explorer.layer == "conv_b"
     dashboard.show("Grad-CAM")
     cam.layer_dropdown.value = "relu_a"
+    settled(dashboard)
     assert dashboard.layer == explorer.layer == "relu_a"
-    assert cam.heatmap.value == reference_png(
+    assert cam.main.heatmap.value == reference_png(
         cam, grad_cam(model, images[:1], cam.target, "relu_a")[0]
     )
 
 
 def test_every_tab_opens_and_shares_the_layer(model, images):
     with untouched(model):
-        dashboard = Dashboard(model, images, NAMES)
+        dashboard = settled(Dashboard(model, images, NAMES))
         for name in TABS:
             panel = dashboard.show(name)
+            settled(dashboard)
             assert dashboard.tabs.selected_index == TABS.index(name)
             status = panel.status
             assert status.state == "ok", f"{name}: {status.message}"
@@ -145,14 +164,14 @@ def test_every_tab_opens_and_shares_the_layer(model, images):
 
 def test_explorer_image_change_reaches_the_panels(model, images):
     labels = predicted(model, images)
-    dashboard = Dashboard(model, images, NAMES, tab="Grad-CAM")
+    dashboard = settled(Dashboard(model, images, NAMES, tab="Grad-CAM"))
     dashboard.show("Activations").image_index = 3
     assert dashboard.image_index == dashboard.image_slider.value == 3
     assert dashboard.panels["Grad-CAM"].target == labels[3]
 
 
 def test_bad_input_is_a_status_message(model):
-    dashboard = Dashboard(model, np.zeros((2, 16, 16, 1), "float32"))
+    dashboard = settled(Dashboard(model, np.zeros((2, 16, 16, 1), "float32")))
     assert dashboard.status.state == "error"
     assert "expects 3" in dashboard.status.message
     assert dashboard.panels == {}
@@ -162,10 +181,12 @@ def test_bad_input_is_a_status_message(model):
 
 def test_set_images_after_rejected_images(model, images):
     """Rejected images leave a message; set_images with good ones makes the Dashboard work."""
-    dashboard = Dashboard(model, np.zeros((2, 16, 16, 1), "float32"), NAMES, tab="Grad-CAM")
+    gray = np.zeros((2, 16, 16, 1), "float32")
+    dashboard = settled(Dashboard(model, gray, NAMES, tab="Grad-CAM"))
     assert dashboard.status.state == "error" and dashboard.panels == {}
     with untouched(model):
         dashboard.set_images(images)
+        settled(dashboard)
         assert dashboard.status.state == "ok", dashboard.status.message
         assert dashboard.image_slider.max == len(images) - 1
         panel = dashboard.panels["Grad-CAM"]  # the tab shown is built at once
@@ -178,21 +199,93 @@ def test_set_images_after_rejected_images(model, images):
 
 def test_set_images_rebuilds_the_panels(model, images):
     """New images: old panels closed and unlinked, new ones built on them; bad ones refused."""
-    dashboard = Dashboard(model, images, NAMES)
+    dashboard = settled(Dashboard(model, images, NAMES))
     old = dashboard.show("Gradients")
+    settled(dashboard)
     dashboard.image_index = 2
     other = images[::-1].copy()[:3]
     dashboard.set_images(other, labels=[0, 1, 2])
+    settled(dashboard)
     assert dashboard.image_index == 0 and dashboard.image_slider.max == 2
     assert dashboard.panels.keys() == {"Gradients"} and dashboard.panels["Gradients"] is not old
     assert old.comm is None  # closed
     new = dashboard.panels["Gradients"]
     np.testing.assert_array_equal(new.images, other)
     assert dashboard.target == new.target == int(predicted(model, other[:1])[0])
-    assert new.heatmap.value == reference_png(new, saliency(model, other[:1], new.target)[0])
+    assert new.main.heatmap.value == reference_png(new, saliency(model, other[:1], new.target)[0])
     dashboard.target = (dashboard.target + 1) % len(NAMES)  # still linked
     assert new.target == dashboard.target
-    assert "label <b>cat</b>" in dashboard.selection.value
+    assert "label <b>cat</b>" in dashboard.description.value
     dashboard.set_images(np.zeros((1, 8, 8, 3), "float32"))  # wrong size: refused
     assert dashboard.status.state == "error"
-    assert dashboard.panels["Gradients"] is new and len(dashboard.images) == 3
+    assert dashboard.panels["Gradients"] is new and len(dashboard.selection.images) == 3
+
+
+def test_one_selection_is_linked_to_every_panel(model, images):
+    """The Dashboard's selection is the panels' selection; values travel by traitlets.link."""
+    dashboard = settled(Dashboard(model, images, NAMES, tab="Grad-CAM"))
+    cam, lrp = dashboard.panels["Grad-CAM"], dashboard.show("LRP")
+    settled(dashboard)
+    assert cam.selection is lrp.selection is dashboard.selection
+    selection = dashboard.selection
+    selection.image_index = 3  # set on the selection: the Dashboard and both panels follow
+    assert dashboard.image_index == cam.image_index == lrp.image_index == 3
+    assert dashboard.target == cam.target == lrp.target == selection.predicted(3)
+    lrp.target = (lrp.target + 1) % len(NAMES)  # set on one panel
+    assert selection.target == dashboard.target == cam.target == lrp.target
+    probabilities = selection.probabilities(3)
+    assert lrp.selection.probabilities(3) is probabilities  # one cache, not one per panel
+
+
+def test_tab_first_use_runs_in_the_background(model, images, monkeypatch):
+    """The first computation of a tab runs off the main thread with a preparing message."""
+    import threading
+
+    from interpret_widgets.widgets import LRPPanel
+
+    release, threads = threading.Event(), []
+    original = LRPPanel.compute
+
+    def slow_compute(self, target, method=None):
+        threads.append(threading.get_ident())
+        release.wait(30)
+        return original(self, target, method)
+
+    monkeypatch.setattr(LRPPanel, "compute", slow_compute)
+    dashboard = settled(Dashboard(keras_model_copy(model), images, NAMES, tab="Grad-CAM"))
+    panel = dashboard.show("LRP")  # returns at once: the notebook is not blocked
+    assert panel.busy and panel.status.state == "busy"
+    message = panel.status.message
+    assert message.startswith("preparing LRP") and "(first use traces the model)" in message
+    assert "iw-spinner" in panel.status.value
+    release.set()
+    settled(dashboard)
+    assert not panel.busy and panel.status.state == "ok", panel.status.message
+    assert threads and threading.get_ident() not in threads
+    from interpret_widgets.methods import lrp
+
+    raw = lrp(panel.selection.model, images[:1], panel.target, panel.rule, epsilon=panel.epsilon)
+    from interpret_widgets.render import to_map
+
+    assert shown_png(panel) == reference_png(panel, to_map(raw[0]))
+
+
+def keras_model_copy(model: keras.Model) -> keras.Model:
+    """A fresh model with the same weights: nothing traced for it yet (a first use)."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+@pytest.mark.slow
+def test_resnet50_tab_switch_does_not_block():
+    """On ResNet50 the Grad-CAM tab opens at once; its first map arrives from a worker."""
+    net = keras.applications.ResNet50(weights=None, input_shape=(96, 96, 3), classes=10)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 96, 96, 3)).astype("float32")
+    dashboard = settled(Dashboard(net, x, tab="Gradients"))
+    panel = dashboard.show("Grad-CAM")
+    assert panel.busy and "first use traces the model" in panel.status.message
+    settled(dashboard)
+    assert panel.status.state == "ok", panel.status.message
+    raw = grad_cam(net, x[:1], panel.target, panel.layer)[0]
+    assert shown_png(panel) == reference_png(panel, raw)

@@ -312,6 +312,25 @@ class ModelAdapter:
     def _tensor(self, x: np.ndarray) -> Any:
         return backend.to_tensor(x, self.input_dtype)
 
+    # -- accessors for views (widgets use only these and the public methods above) ------
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, classes)``, float64: the softmax of :meth:`logits`.
+
+        Computed from the pre-softmax scores (numerically stable), so a model whose softmax
+        sits inside its last Dense layer gives the same numbers as its own output.
+        """
+        z = np.asarray(self.logits(x), dtype=np.float64)
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def spatial_layer_names(self) -> list[str]:
+        """Names of the layers with 4-D outputs, nested models themselves left out.
+
+        The list that a view offers for a layer choice (CAM layer, activation layer).
+        """
+        return [self.name_of(e) for e in self.spatial_layers() if e.kind != "model"]
+
 
 def _dense_logits(layer: keras.layers.Dense) -> Callable[[Any], Any]:
     """The affine part of a Dense layer, reading the layer's own variables."""

@@ -11,7 +11,7 @@ from .maps import (
     to_map,
     to_uint8_image,
 )
-from .png import to_png, upscale
+from .png import to_png, upscale, upscale_factor
 
 __all__ = [
     "NORMALIZATIONS",
@@ -25,4 +25,5 @@ __all__ = [
     "to_png",
     "to_uint8_image",
     "upscale",
+    "upscale_factor",
 ]

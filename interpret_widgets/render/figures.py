@@ -58,3 +58,44 @@ def feature_grid_figure(
         figure.suptitle(title, fontsize=10)
     figure.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.2)
     return figure
+
+
+#: One attribution row: a title, the overlay (uint8 RGB), the normalized raw map (2-D).
+AttributionRow = tuple[str, np.ndarray, np.ndarray]
+
+
+def attribution_figure(
+    image: np.ndarray,
+    rows: Sequence[AttributionRow],
+    cmap: str,
+    image_title: str,
+    title: str,
+) -> Figure:
+    """A figure with, per row, the image, the map over it and the raw map with a colour bar.
+
+    What an attribution panel shows, for scripts and papers: one row per map (the panel's,
+    and the compared class or method).
+
+    Raises
+    ------
+    ValueError
+        If there are no rows.
+    """
+    from matplotlib.figure import Figure
+
+    if not rows:
+        raise ValueError("attribution_figure needs at least one row")
+    figure = Figure(figsize=(10, 3.3 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), 3, squeeze=False)
+    for row, (row_title, heatmap, raw) in enumerate(rows):
+        axes[row, 0].imshow(to_uint8_image(image))
+        axes[row, 0].set_title(image_title)
+        axes[row, 1].imshow(heatmap)
+        axes[row, 1].set_title(row_title)
+        shown = axes[row, 2].imshow(raw, cmap=cmap)
+        axes[row, 2].set_title(f"raw map {raw.shape[0]}×{raw.shape[1]}")
+        figure.colorbar(shown, ax=axes[row, 2], shrink=0.8)
+        for ax in axes[row]:
+            ax.set_axis_off()
+    figure.suptitle(title)
+    return figure

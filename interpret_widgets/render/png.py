@@ -17,6 +17,15 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+def upscale_factor(shape: tuple, target: int) -> int:
+    """The integer factor that brings a map of ``shape`` (h, w, …) close to ``target`` pixels.
+
+    Small maps are shown upscaled by whole pixels (crisp, no blur); a map already larger
+    than ``target`` keeps its size (factor 1).
+    """
+    return max(1, int(target) // max(int(shape[0]), int(shape[1])))
+
+
 #: zlib level of our PNGs: level 1 encodes several times faster than Pillow's default 6,
 #: for files a little larger, which costs nothing between a kernel and its browser.
 COMPRESS_LEVEL = 1

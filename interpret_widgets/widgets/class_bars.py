@@ -21,19 +21,6 @@ UNSELECTED_COLOUR = "#9ecae1"
 _MAX_LABEL = 22
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Numerically stable softmax over the last axis, float64."""
-    z = np.asarray(scores, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def generic_class_names(count: int) -> list[str]:
-    """``["class 0", "class 1", …]`` for models that come without class names."""
-    return [f"class {i}" for i in range(int(count))]
-
-
 def _axis_labels(names: Sequence[str], probabilities: Sequence[float]) -> list[str]:
     """Short, unique tick labels with the probability, e.g. ``"star 0.93"``.
 

@@ -21,6 +21,15 @@ STATUS_ERROR = "error"
 STATUS_BUSY = "busy"
 
 
+#: A small rotating ring shown before a busy message (pure CSS: no JavaScript of our own).
+SPINNER_HTML = (
+    "<style>@keyframes iw-spin {to {transform: rotate(360deg);}}</style>"
+    '<span class="iw-spinner" style="display:inline-block;width:0.8em;height:0.8em;'
+    "margin-right:0.4em;vertical-align:-0.1em;border:2px solid #bbb;border-top-color:#555;"
+    'border-radius:50%;animation:iw-spin 0.8s linear infinite"></span>'
+)
+
+
 class StatusLine(widgets.HTML):
     """One line that says what a view is doing, or why it failed.
 
@@ -43,7 +52,8 @@ class StatusLine(widgets.HTML):
         self.state, self.message = state, message
         colour = {"ok": "#333", "busy": "#555", "error": "#b00020"}[state]
         escaped = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        self.value = f'<span style="color:{colour}">{escaped}</span>'
+        spinner = SPINNER_HTML if state == STATUS_BUSY else ""
+        self.value = f'{spinner}<span style="color:{colour}">{escaped}</span>'
 
     @contextlib.contextmanager
     def capture(self, action: str) -> Iterator[None]:
@@ -57,6 +67,11 @@ class StatusLine(widgets.HTML):
         except Exception as error:  # noqa: BLE001 - a view must survive any failure
             self.last_traceback = traceback.format_exc()
             self.show(f"{action} failed: {error}", STATUS_ERROR)
+
+
+def layer_label(name: str, shape: tuple) -> str:
+    """How a map of a layer is labelled everywhere: ``"layer conv_b, 16×16"``."""
+    return f"layer {name}, {shape[0]}×{shape[1]}"
 
 
 def image_widget(width: int, height: int | None = None) -> widgets.Image:

@@ -1,9 +1,10 @@
-"""The widgets every attribution panel shows, their layout, and how they draw a map.
+"""The widgets of an attribution panel, as parts: map rows, shared controls, bindings, layout.
 
-:class:`PanelView` builds the shared controls (colormap, opacity, normalization, what the
-second map compares with: another class or another of the panel's methods), the image
-outputs and the class label, binds the controls to the panel's traits and lays everything
-out; :class:`~.attribution.AttributionPanel` adds the state and the update cycle on top of it.
+Nothing here knows a method. :class:`MapRow` draws one raw map (over the image and alone)
+with its label and note; :class:`PanelControls` holds the shared controls (image, colormap,
+opacity, normalization, what the second map compares with); :func:`bind` joins a control
+and a trait; :func:`panel_layout` places the parts. An
+:class:`~.attribution.AttributionPanel` is composed of them.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
+from matplotlib import colormaps
 
-from ..render import NORMALIZATIONS, colorize, normalize, overlay, upscale
-from .class_bars import ClassBars
-from .common import image_widget
+from ..render import NORMALIZATIONS, colorize, normalize, overlay, upscale, upscale_factor
+from .common import hold_sync_all, image_widget, set_png
 
-#: Colormaps offered in the dropdown (any matplotlib name is accepted through the trait).
+#: Colormaps offered in the dropdowns (any matplotlib name is accepted through the traits).
 CMAPS = ("jet", "turbo", "viridis", "inferno", "magma", "hot", "bwr", "seismic", "RdBu_r", "gray")
 
 #: Small maps are shown with crisp pixels instead of the browser's blur.
@@ -27,26 +29,119 @@ PIXELATED_CSS = (
 )
 
 
-def _caption(text: str) -> widgets.HTML:
+class PresentationTraits(traitlets.HasTraits):
+    """How a map is drawn: colormap, opacity over the image, normalization (validated)."""
+
+    cmap = traitlets.Unicode("jet")
+    opacity = traitlets.Float(0.5)
+    normalization = traitlets.Unicode("minmax")
+
+    @traitlets.validate("cmap")
+    def _valid_cmap(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in colormaps:
+            raise traitlets.TraitError(f"unknown matplotlib colormap {proposal['value']!r}")
+        return proposal["value"]
+
+    @traitlets.validate("opacity")
+    def _valid_opacity(self, proposal: dict[str, Any]) -> float:
+        if not 0.0 <= proposal["value"] <= 1.0:
+            raise traitlets.TraitError(f"opacity must be within [0, 1], got {proposal['value']}")
+        return proposal["value"]
+
+    @traitlets.validate("normalization")
+    def _valid_normalization(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in NORMALIZATIONS:
+            raise traitlets.TraitError(
+                f"normalization must be one of {NORMALIZATIONS}, got {proposal['value']!r}"
+            )
+        return proposal["value"]
+
+
+def caption(text: str) -> widgets.HTML:
+    """A small caption above an output."""
     return widgets.HTML(f"<small>{text}</small>")
 
 
-class PanelView(widgets.VBox):
-    """The view half of a panel: shared widgets, their bindings, layout and drawing.
+def bind(control: widgets.ValueWidget, owner: traitlets.HasTraits, name: str) -> None:
+    """Two-way binding of a control's value and the trait ``name`` of ``owner``.
 
-    Expects of its subclass: traits named like the bound controls (``image_index``,
-    ``cmap``, ``opacity``, ``normalization``, ``compare``, ``compare_mode``,
-    ``compare_method``), ``method_choices``, ``_current_method()``, ``_views()`` and
-    ``_method_parameters()``, ``self._size`` (display width) and ``self.status`` before
-    :meth:`_build_common_view` runs.
+    Unlike ``link``, a value that a dropdown does not list (a colormap outside the list)
+    is added to its options instead of raising; a refused value raises the owner's
+    ``TraitError`` (shown in a view's status line).
     """
 
-    def _build_common_view(self, top_k: int) -> None:
-        self.class_bars = ClassBars([], top_k=top_k)
-        self.class_label = widgets.HTML().add_class("iw-class-label")
-        self.heatmap = image_widget(self._size).add_class("iw-heatmap")
-        self.rawmap = image_widget(self._size).add_class("iw-rawmap")
-        self.map_note = widgets.HTML().add_class("iw-map-note")
+    def to_owner(change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            setattr(owner, name, change["new"])
+
+    def to_control(change: dict[str, Any]) -> None:
+        value = change["new"]
+        if isinstance(control, widgets.Dropdown):
+            values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+            if value not in values:
+                if not isinstance(value, str):
+                    return
+                control.options = [*control.options, value]
+        control.value = value
+
+    control.observe(to_owner, "value")
+    owner.observe(to_control, name)
+    to_control({"new": getattr(owner, name)})
+
+
+class MapRow(traitlets.HasTraits):
+    """One map as shown: label, map over the image, raw map alone, and a note under it.
+
+    ``suffix`` ("" or "-compare") ends the CSS classes (``iw-heatmap-compare`` …);
+    ``note_text`` is the note as plain text, for other widgets to link to.
+    """
+
+    note_text = traitlets.Unicode("")
+
+    def __init__(self, size: int, suffix: str = "") -> None:
+        super().__init__()
+        self.size = int(size)
+        label_class = "iw-compare-label" if suffix else "iw-class-label"
+        self.label = widgets.HTML().add_class(label_class)
+        self.heatmap = image_widget(self.size).add_class(f"iw-heatmap{suffix}")
+        self.rawmap = image_widget(self.size).add_class(f"iw-rawmap{suffix}")
+        self.note = widgets.HTML()
+        if not suffix:
+            self.note.add_class("iw-map-note")
+
+    def widgets(self) -> list[widgets.Widget]:
+        return [self.label, self.heatmap, self.rawmap, self.note]
+
+    def show(self, image: np.ndarray, raw: np.ndarray, note: str, label: str, look: Any) -> None:
+        """Draw ``raw`` with ``look`` (``cmap``, ``opacity``, ``normalization``)."""
+        set_png(self.heatmap, heatmap_image(image, raw, look))
+        set_png(self.rawmap, raw_image(raw, look, self.size))
+        self.note.value = f"<small>{note}</small>" if note else ""
+        self.label.value = label
+        self.note_text = note
+
+    def clear(self) -> None:
+        """Blank the maps (a failed computation shows no stale map)."""
+        with hold_sync_all(self.heatmap, self.rawmap):
+            self.heatmap.value = self.rawmap.value = b""
+        self.note_text = ""
+
+
+def heatmap_image(image: np.ndarray, raw: np.ndarray, look: Any) -> np.ndarray:
+    """The map over the image with the look's presentation (uint8 RGB, image size)."""
+    return overlay(image, raw, look.cmap, look.opacity, look.normalization)
+
+
+def raw_image(raw: np.ndarray, look: Any, size: int) -> np.ndarray:
+    """The raw map alone, coloured, upscaled with crisp pixels to about ``size``."""
+    coloured = colorize(normalize(raw, look.normalization), look.cmap)
+    return upscale(coloured, upscale_factor(raw.shape, size))
+
+
+class PanelControls:
+    """The controls every attribution panel shares, bound to the panel's traits."""
+
+    def __init__(self, panel: traitlets.HasTraits, method_choices: dict[str, str]) -> None:
         self.image_slider = widgets.IntSlider(
             0, min=0, max=0, description="image", continuous_update=False
         ).add_class("iw-panel-image-slider")
@@ -73,128 +168,75 @@ class PanelView(widgets.VBox):
         self.compare_method_dropdown = widgets.Dropdown(
             options=[], disabled=True, layout=widgets.Layout(width="220px")
         ).add_class("iw-compare-method")
-        self.compare_label = widgets.HTML().add_class("iw-compare-label")
-        self.compare_heatmap = image_widget(self._size).add_class("iw-heatmap-compare")
-        self.compare_rawmap = image_widget(self._size).add_class("iw-rawmap-compare")
-        self.compare_note = widgets.HTML()
-        self.compare_row = widgets.VBox(
-            [
-                self.compare_label,
-                widgets.HBox([self.compare_heatmap, self.compare_rawmap, self.compare_note]),
-            ],
-            layout=widgets.Layout(display="none"),
-        )
-        self._bind(self.image_slider, "image_index")
-        self._bind(self.cmap_dropdown, "cmap")
-        self._bind(self.opacity_slider, "opacity")
-        self._bind(self.normalization_dropdown, "normalization")
-        self._bind(self.compare_toggle, "compare")
-        self._bind(self.compare_mode_buttons, "compare_mode")
-        if self.method_choices:
-            self._fill_compare_methods(self.compare_method)
-            self._bind(self.compare_method_dropdown, "compare_method")
-        self._show_compare_controls()
+        self.method_choices = method_choices
+        for control, name in (
+            (self.cmap_dropdown, "cmap"),
+            (self.opacity_slider, "opacity"),
+            (self.normalization_dropdown, "normalization"),
+            (self.compare_toggle, "compare"),
+            (self.compare_mode_buttons, "compare_mode"),
+        ):
+            bind(control, panel, name)
 
-    def _bind(self, control: widgets.ValueWidget, name: str) -> None:
-        """Two-way binding of a control's value and a trait of the panel.
-
-        Unlike ``link``, a value that the control cannot show (a colormap outside the
-        dropdown's list, say) is added to a dropdown instead of raising.
-        """
-
-        def to_panel(change: dict[str, Any]) -> None:
-            if change["new"] is not None:
-                setattr(self, name, change["new"])
-
-        def to_control(change: dict[str, Any]) -> None:
-            value = change["new"]
-            if isinstance(control, widgets.Dropdown):
-                values = [o[1] if isinstance(o, tuple) else o for o in control.options]
-                if value not in values:
-                    if isinstance(value, int):
-                        return
-                    control.options = [*control.options, value]
-            control.value = value
-
-        control.observe(to_panel, "value")
-        self.observe(to_control, name)
-        to_control({"new": getattr(self, name)})
-
-    def _method_controls(self) -> list[widgets.Widget]:
-        """Subclass hook: the widgets that set the method's parameters."""
-        return []
-
-    def _parameter_controls(self) -> dict[str, widgets.Widget]:
-        """Subclass hook: the control of each parameter trait, shown while a map uses it."""
-        return {}
-
-    def _show_parameters(self) -> None:
-        """Show the controls of the parameters that the shown methods use, hide the rest."""
-        used = {name for method, _ in self._views() for name in self._method_parameters(method)}
-        for name, control in self._parameter_controls().items():
-            control.layout.display = None if name in used else "none"
-
-    def _show_compare_controls(self) -> None:
-        by_class = self.compare_mode == "class"
-        self.compare_row.layout.display = None if self.compare else "none"
-        self.compare_mode_buttons.layout.display = None if self.method_choices else "none"
-        self.compare_dropdown.layout.display = None if by_class else "none"
-        self.compare_method_dropdown.layout.display = "none" if by_class else None
-        self.compare_dropdown.disabled = self.compare_method_dropdown.disabled = not self.compare
-
-    def _fill_compare_methods(self, wanted: str) -> None:
-        """Offer the methods other than the panel's own to compare with; select ``wanted``."""
-        current = self._current_method()
+    def offer_compare_methods(self, current: str) -> None:
+        """Offer the methods other than ``current`` (the panel's own) to compare with."""
         self.compare_method_dropdown.options = [
             (label, key) for key, label in self.method_choices.items() if key != current
         ]
-        if wanted != current:  # new options move the dropdown's value: put it back
-            self.compare_method = wanted
-            self.compare_method_dropdown.value = wanted
 
-    def _layout(self) -> list[widgets.Widget]:
-        maps = widgets.HBox(
+    def show_compare(self, compare: bool, by_class: bool) -> None:
+        """Show the dropdown of the compare mode; enable both only while comparing."""
+        self.compare_mode_buttons.layout.display = None if self.method_choices else "none"
+        self.compare_dropdown.layout.display = None if by_class else "none"
+        self.compare_method_dropdown.layout.display = "none" if by_class else None
+        self.compare_dropdown.disabled = self.compare_method_dropdown.disabled = not compare
+
+    def row(self) -> widgets.HBox:
+        return widgets.HBox(
             [
-                self.class_bars.figure,
-                widgets.VBox([_caption("heatmap over the image"), self.heatmap]),
-                widgets.VBox([_caption("raw map"), self.rawmap, self.map_note]),
-            ],
-            layout=widgets.Layout(align_items="flex-start"),
+                self.compare_toggle,
+                self.compare_mode_buttons,
+                self.compare_dropdown,
+                self.compare_method_dropdown,
+            ]
         )
-        presentation = widgets.HBox(
-            [
-                self.cmap_dropdown,
-                self.opacity_slider,
-                self.normalization_dropdown,
-            ],
-            layout=widgets.Layout(flex_flow="row wrap"),
-        )
-        method = widgets.HBox(self._method_controls(), layout=widgets.Layout(flex_flow="row wrap"))
-        return [
-            widgets.HTML(PIXELATED_CSS),
-            self.image_slider,
-            self.class_label,
-            maps,
-            method,
-            presentation,
-            widgets.HBox(
-                [
-                    self.compare_toggle,
-                    self.compare_mode_buttons,
-                    self.compare_dropdown,
-                    self.compare_method_dropdown,
-                ]
-            ),
-            self.compare_row,
-            self.status,
-        ]
 
-    def heatmap_image(self, image: np.ndarray, raw: np.ndarray) -> np.ndarray:
-        """The map over the image with the current presentation (uint8 RGB, image size)."""
-        return overlay(image, raw, self.cmap, self.opacity, self.normalization)
 
-    def raw_image(self, raw: np.ndarray) -> np.ndarray:
-        """The raw map alone, coloured, upscaled with crisp pixels to about the display size."""
-        coloured = colorize(normalize(raw, self.normalization), self.cmap)
-        factor = max(1, self._size // max(raw.shape))
-        return upscale(coloured, factor)
+def panel_layout(
+    bars: widgets.Widget,
+    controls: PanelControls,
+    main: MapRow,
+    second: MapRow,
+    method_controls: list[widgets.Widget],
+    status: widgets.Widget,
+) -> tuple[list[widgets.Widget], widgets.VBox]:
+    """The children of a panel, and the box of the second map (hidden unless comparing)."""
+    maps = widgets.HBox(
+        [
+            bars,
+            widgets.VBox([caption("heatmap over the image"), main.heatmap]),
+            widgets.VBox([caption("raw map"), main.rawmap, main.note]),
+        ],
+        layout=widgets.Layout(align_items="flex-start"),
+    )
+    compare_row = widgets.VBox(
+        [second.label, widgets.HBox([second.heatmap, second.rawmap, second.note])],
+        layout=widgets.Layout(display="none"),
+    )
+    presentation = widgets.HBox(
+        [controls.cmap_dropdown, controls.opacity_slider, controls.normalization_dropdown],
+        layout=widgets.Layout(flex_flow="row wrap"),
+    )
+    method = widgets.HBox(method_controls, layout=widgets.Layout(flex_flow="row wrap"))
+    children = [
+        widgets.HTML(PIXELATED_CSS),
+        controls.image_slider,
+        main.label,
+        maps,
+        method,
+        presentation,
+        controls.row(),
+        compare_row,
+        status,
+    ]
+    return children, compare_row

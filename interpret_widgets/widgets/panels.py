@@ -1,9 +1,10 @@
-"""The attribution panels: Grad-CAM, LRP and the gradient family.
+"""The attribution panels: Grad-CAM, LRP and the gradient family, each a method table.
 
-Each panel is an :class:`~interpret_widgets.widgets.attribution.AttributionPanel` that adds
-its method's traits and controls and a :meth:`compute` that calls the method from
-:mod:`interpret_widgets.methods`; caching, rendering, error capture and the side-by-side
-comparison (another class, or another of the panel's methods) are shared.
+Each panel is an :class:`~interpret_widgets.widgets.attribution.AttributionPanel` given
+data: its methods ``{key: PanelMethod(label, compute, parameters)}`` and the controls of its
+parameters. The LRP panel reads its table from the LRP registry, so a rule or composite
+registered with :func:`interpret_widgets.methods.lrp.register_composite` appears in its
+selector without a change here.
 """
 
 from __future__ import annotations
@@ -17,107 +18,101 @@ import traitlets
 from ..methods import (
     grad_cam,
     grad_cam_plus_plus,
-    integrated_gradients,
+    integrated_gradients_report,
     saliency,
     smoothgrad,
 )
+from ..methods.lrp import composite_parameters, lrp_report, valid_names
+from ..methods.lrp.rules import RULES
 from ..render import to_map
-from .attribution import AttributionPanel, RawMap
+from .attribution import AttributionPanel
+from .common import layer_label
+from .panel_maps import PanelMethod, RawMap, method_check
 
-CAM_VARIANTS = {"gradcam": ("Grad-CAM", grad_cam), "gradcam++": ("Grad-CAM++", grad_cam_plus_plus)}
+
+def _cam(function: Any) -> Any:
+    def compute(model: Any, x: np.ndarray, target: int, layer: str) -> RawMap:
+        cam = function(model, x, target, layer or None)[0]  # None: a clear error
+        return RawMap(cam, layer_label(layer, cam.shape))
+
+    return compute
+
+
+#: Grad-CAM variants: key -> (label, compute, parameters).
+CAM_VARIANTS = {
+    "gradcam": PanelMethod("Grad-CAM", _cam(grad_cam), ("layer",)),
+    "gradcam++": PanelMethod("Grad-CAM++", _cam(grad_cam_plus_plus), ("layer",)),
+}
 
 
 class GradCAMPanel(AttributionPanel):
     """Grad-CAM (or Grad-CAM++) of one image for the clicked class, at a chosen layer.
 
-    Traits (besides the common ones): ``layer``, the name of a layer with a 4-D output
-    (default: the last one), and ``variant``, ``"gradcam"`` or ``"gradcam++"``; the method
-    comparison shows the other variant at the same layer.
+    Traits (besides the common ones): ``layer``, a layer with a 4-D output (shared with
+    the selection; default the adapter's CAM layer), and ``variant``, a key of
+    :data:`CAM_VARIANTS`; the method comparison shows the other variant at the same layer.
 
     References
     ----------
     Selvaraju et al. (2017), "Grad-CAM"; Chattopadhyay et al. (2018), "Grad-CAM++".
     """
 
-    method_label = "Grad-CAM"
-    method_choices: ClassVar[dict[str, str]] = {k: label for k, (label, _) in CAM_VARIANTS.items()}
-    _method_trait = "variant"
+    method_trait = "variant"
 
     layer = traitlets.Unicode("")
     variant = traitlets.Unicode("gradcam")
+    _valid_variant = method_check("variant")
 
-    def _setup(self) -> None:
-        names = [
-            self.adapter.name_of(e) for e in self.adapter.spatial_layers() if e.kind != "model"
-        ]
-        default = self.adapter.cam_layer(None)  # raises a clear error without a 4-D layer
-        wanted = self.layer or self.adapter.name_of(default)
-        self.layer_dropdown.options = names  # (moves the dropdown's value, hence the reset)
-        self.layer = wanted
-        if wanted in names:
-            self.layer_dropdown.value = wanted
+    def method_table(self) -> dict[str, PanelMethod]:
+        return CAM_VARIANTS
 
-    def _method_controls(self) -> list[widgets.Widget]:
-        return [self.layer_dropdown, self.variant_buttons]
-
-    def _build_common_view(self, top_k: int) -> None:
-        super()._build_common_view(top_k)
+    def method_controls(self) -> list[widgets.Widget]:
         self.layer_dropdown = widgets.Dropdown(
             options=[], description="layer", layout=widgets.Layout(width="230px")
         ).add_class("iw-cam-layer")
         self.variant_buttons = widgets.ToggleButtons(
-            options=[(label, key) for key, (label, _) in CAM_VARIANTS.items()],
+            options=[(entry.label, key) for key, entry in CAM_VARIANTS.items()],
             style={"button_width": "115px"},
         ).add_class("iw-cam-variant")
+        traitlets.link((self.variant_buttons, "value"), (self, "variant"))
         self.layer_dropdown.observe(self._on_layer_dropdown_change, "value")
-        self._bind(self.variant_buttons, "variant")
+        self.observe(self._on_layer_change, "layer")
+        return [self.layer_dropdown, self.variant_buttons]
 
     def _on_layer_dropdown_change(self, change: dict[str, Any]) -> None:
         if change["new"]:
             self.layer = change["new"]
 
-    @traitlets.validate("variant")
-    def _valid_variant(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in CAM_VARIANTS:
-            raise traitlets.TraitError(
-                f"variant must be one of {tuple(CAM_VARIANTS)}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
-
-    @traitlets.observe("layer")
     def _on_layer_change(self, change: dict[str, Any]) -> None:
-        # A layer the dropdown does not list (set from code or a linked explorer) is still
-        # tried: the method's error message then says why it does not fit.
+        # A layer the dropdown does not list (set from code) is still tried: the method's
+        # error message then says why it does not fit.
+        if not self.layer_dropdown.options and self.selection is not None:
+            self.layer_dropdown.options = self.selection.adapter.spatial_layer_names()
         if change["new"] in self.layer_dropdown.options:
             self.layer_dropdown.value = change["new"]
-        self.invalidate()
-
-    @traitlets.observe("variant")
-    def _on_variant_change(self, change: dict[str, Any]) -> None:
-        self.method_label = CAM_VARIANTS[change["new"]][0]
-        self._switch_method(change)
-
-    def compute(self, target: int, method: str | None = None) -> RawMap:
-        cam_method = CAM_VARIANTS[method or self.variant][1]
-        cam = cam_method(self.model, self.current_batch(), target, self.layer)[0]
-        return RawMap(cam, f"layer {self.layer}, {cam.shape[0]}×{cam.shape[1]}")
-
-    def describe(self, method: str | None = None) -> str:
-        return f"{CAM_VARIANTS[method or self.variant][0]} at {self.layer}"
 
 
-#: LRP rules and composites offered in the dropdown, with the parameters each one uses.
-LRP_RULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "epsilon_plus": ("composite ε + z⁺", ("epsilon",)),
-    "epsilon_plus_flat": ("composite ε + z⁺ + flat", ("epsilon",)),
-    "epsilon_gamma_box": ("composite ε + γ + zᴮ", ("epsilon", "gamma")),
-    "epsilon_alpha2_beta1": ("composite ε + α2β1", ("epsilon",)),
-    "epsilon": ("ε rule", ("epsilon",)),
-    "zplus": ("z⁺ rule", ()),
-    "alpha_beta": ("α-β rule", ("alpha",)),
-    "gamma": ("γ rule", ("gamma",)),
-    "flat": ("flat rule", ()),
+#: Symbols of the words of LRP rule and composite names, for the selector's labels.
+_SYMBOLS = {
+    "epsilon": "ε",
+    "plus": "z⁺",
+    "zplus": "z⁺",
+    "gamma": "γ",
+    "box": "zᴮ",
+    "zbox": "zᴮ",
+    "alpha2": "α2",
+    "beta1": "β1",
+    "alpha_beta": "α-β",
 }
+
+
+def lrp_label(name: str) -> str:
+    """``"composite ε + z⁺"`` for a composite name, ``"ε rule"`` for a rule name."""
+    if name in RULES:
+        return f"{_SYMBOLS.get(name, name)} rule"
+    words = [_SYMBOLS.get(w, w) for w in name.split("_")]
+    text = " + ".join(words).replace("α2 + β1", "α2β1")
+    return f"composite {text}"
 
 
 def conservation_text(score: float, relevance_sum: float) -> str:
@@ -127,13 +122,52 @@ def conservation_text(score: float, relevance_sum: float) -> str:
     return f"Σ R = {relevance_sum / score:.2f} · score (score {score:.2f})"
 
 
+def _lrp(rule: str) -> Any:
+    def compute(model: Any, x: np.ndarray, target: int, **values: float) -> RawMap:
+        report = lrp_report(model, x, target, rule, **lrp_arguments(rule, values))
+        text = conservation_text(float(report.scores[0]), float(report.input_sum[0]))
+        return RawMap(to_map(np.asarray(report.relevance)[0]), text)
+
+    return compute
+
+
+def lrp_arguments(rule: str, values: dict[str, float]) -> dict[str, float]:
+    """The keyword arguments of ``lrp`` for ``rule`` from the panel's parameter values.
+
+    β follows α (β = α − 1, so that relevance is conserved).
+    """
+    wanted = composite_parameters(rule)
+    arguments = {name: values[name] for name in wanted if name in values}
+    if "beta" in wanted and "alpha" in values:
+        arguments["beta"] = values["alpha"] - 1.0
+    return arguments
+
+
+def lrp_methods() -> dict[str, PanelMethod]:
+    """One entry per registered rule and composite (composites first), read now."""
+    names = sorted(valid_names(), key=lambda name: name in RULES)  # stable: keeps order
+    return {
+        name: PanelMethod(
+            lrp_label(name),
+            _lrp(name),
+            tuple(p for p in composite_parameters(name) if p in LRPPanel.parameter_controls),
+        )
+        for name in names
+    }
+
+
+def _epsilon_slider() -> widgets.FloatLogSlider:
+    return widgets.FloatLogSlider(
+        1e-6, base=10, min=-9, max=0, step=0.5, description="ε", readout_format=".0e"
+    ).add_class("iw-lrp-epsilon")
+
+
 class LRPPanel(AttributionPanel):
     """Layer-wise relevance propagation of one image for the clicked class.
 
-    Traits: ``rule`` (a rule or composite name from :data:`LRP_RULES`), ``epsilon``,
-    ``alpha`` (β = α − 1) and ``gamma``. The conservation line compares the relevance that
-    reaches the input, Σ R, with the explained pre-softmax score. The method comparison
-    shows another rule or composite, with the same parameter values.
+    Traits: ``rule`` (any registered rule or composite name), ``epsilon``, ``alpha``
+    (β = α − 1) and ``gamma``. The conservation line compares the relevance that reaches
+    the input, Σ R, with the explained pre-softmax score.
 
     References
     ----------
@@ -142,9 +176,17 @@ class LRPPanel(AttributionPanel):
     Propagation: An Overview".
     """
 
-    method_label = "LRP"
-    method_choices: ClassVar[dict[str, str]] = {k: label for k, (label, _) in LRP_RULES.items()}
-    _method_trait = "rule"
+    family = "LRP"
+    method_trait = "rule"
+    parameter_controls: ClassVar[dict[str, Any]] = {
+        "epsilon": _epsilon_slider,
+        "alpha": lambda: widgets.FloatSlider(
+            1.0, min=1.0, max=4.0, step=0.5, description="α (β = α−1)"
+        ).add_class("iw-lrp-alpha"),
+        "gamma": lambda: widgets.FloatSlider(
+            0.25, min=0.0, max=2.0, step=0.05, description="γ"
+        ).add_class("iw-lrp-gamma"),
+    }
 
     rule = traitlets.Unicode("epsilon_plus")
     epsilon = traitlets.Float(1e-6)
@@ -152,62 +194,21 @@ class LRPPanel(AttributionPanel):
     gamma = traitlets.Float(0.25)
     cmap = traitlets.Unicode("bwr")
     normalization = traitlets.Unicode("symmetric")
+    _valid_rule = method_check("rule")
 
-    def _build_common_view(self, top_k: int) -> None:
-        super()._build_common_view(top_k)
+    def method_table(self) -> dict[str, PanelMethod]:
+        return lrp_methods()
+
+    def method_controls(self) -> list[widgets.Widget]:
         self.rule_dropdown = widgets.Dropdown(
-            options=[(label, key) for key, (label, _) in LRP_RULES.items()],
+            options=[(label, key) for key, label in self.methods.choices().items()],
             description="rule",
             layout=widgets.Layout(width="260px"),
         ).add_class("iw-lrp-rule")
-        self.epsilon_slider = widgets.FloatLogSlider(
-            1e-6, base=10, min=-9, max=0, step=0.5, description="ε", readout_format=".0e"
-        ).add_class("iw-lrp-epsilon")
-        self.alpha_slider = widgets.FloatSlider(
-            1.0, min=1.0, max=4.0, step=0.5, description="α (β = α−1)"
-        ).add_class("iw-lrp-alpha")
-        self.gamma_slider = widgets.FloatSlider(
-            0.25, min=0.0, max=2.0, step=0.05, description="γ"
-        ).add_class("iw-lrp-gamma")
+        traitlets.link((self.rule_dropdown, "value"), (self, "rule"))
         self.conservation = widgets.HTML().add_class("iw-conservation")
-        for control, name in (
-            (self.rule_dropdown, "rule"),
-            (self.epsilon_slider, "epsilon"),
-            (self.alpha_slider, "alpha"),
-            (self.gamma_slider, "gamma"),
-        ):
-            self._bind(control, name)
-        self._show_parameters()
-
-    def _parameter_controls(self) -> dict[str, widgets.Widget]:
-        return {
-            "epsilon": self.epsilon_slider,
-            "alpha": self.alpha_slider,
-            "gamma": self.gamma_slider,
-        }
-
-    def _method_parameters(self, method: str) -> tuple[str, ...]:
-        return LRP_RULES[method][1]
-
-    def _method_controls(self) -> list[widgets.Widget]:
-        return [
-            self.rule_dropdown,
-            self.epsilon_slider,
-            self.alpha_slider,
-            self.gamma_slider,
-            self.conservation,
-        ]
-
-    def _setup(self) -> None:
-        from ..methods.lrp import lrp_report  # noqa: F401  (a clear error if it is missing)
-
-    @traitlets.validate("rule")
-    def _valid_rule(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in LRP_RULES:
-            raise traitlets.TraitError(
-                f"rule must be one of {tuple(LRP_RULES)}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
+        traitlets.dlink((self.main, "note_text"), (self.conservation, "value"))
+        return [self.rule_dropdown, *self.parameter_widgets.values(), self.conservation]
 
     @traitlets.validate("epsilon", "gamma")
     def _valid_non_negative(self, proposal: dict[str, Any]) -> float:
@@ -221,49 +222,36 @@ class LRPPanel(AttributionPanel):
             raise traitlets.TraitError("alpha must be >= 1 (beta = alpha - 1 >= 0)")
         return proposal["value"]
 
-    @traitlets.observe("rule", "epsilon", "alpha", "gamma")
-    def _on_rule_change(self, change: dict[str, Any]) -> None:
-        if change["name"] == "rule":
-            self._switch_method(change)
-        else:  # recomputes only if a shown rule uses it
-            self._update_parameter(change["name"])
-
     def rule_parameters(self, rule: str | None = None) -> dict[str, float]:
-        """The keyword arguments that ``rule`` (default: the panel's) takes from the traits."""
-        used = LRP_RULES[rule or self.rule][1]
-        params: dict[str, float] = {}
-        if "epsilon" in used:
-            params["epsilon"] = self.epsilon
-        if "alpha" in used:
-            params["alpha"], params["beta"] = self.alpha, self.alpha - 1.0
-        if "gamma" in used:
-            params["gamma"] = self.gamma
-        return params
-
-    def compute(self, target: int, method: str | None = None) -> RawMap:
-        from ..methods.lrp import lrp_report
-
-        rule = method or self.rule
-        report = lrp_report(
-            self.model, self.current_batch(), target, rule, **self.rule_parameters(rule)
-        )
-        text = conservation_text(float(report.scores[0]), float(report.input_sum[0]))
-        return RawMap(to_map(np.asarray(report.relevance)[0]), text)
-
-    def _render(self) -> None:
-        super()._render()
-        self.conservation.value = self._cache[self._views()[0]].note
-
-    def describe(self, method: str | None = None) -> str:
-        rule = method or self.rule
-        params = ", ".join(f"{k} = {v:.3g}" for k, v in self.rule_parameters(rule).items())
-        return f"LRP {rule}" + (f" ({params})" if params else "")
+        """The keyword arguments of ``lrp`` that ``rule`` (default: the panel's) takes."""
+        rule = rule or self.rule
+        return lrp_arguments(rule, self.parameters(rule))
 
 
+def _saliency(model: Any, x: np.ndarray, target: int) -> RawMap:
+    return RawMap(to_map(saliency(model, x, target)[0]))
+
+
+def _smoothgrad(model: Any, x: np.ndarray, target: int, samples: int, noise: float) -> RawMap:
+    return RawMap(to_map(smoothgrad(model, x, target, samples=samples, noise=noise)[0]))
+
+
+def _integrated_gradients(model: Any, x: np.ndarray, target: int, steps: int) -> RawMap:
+    report = integrated_gradients_report(model, x, target, steps=steps)
+    total = float(report.score_difference[0] + report.completeness_error[0])
+    note = (
+        f"Σ IG = {total:.3g}; score(x) − score(0) = {float(report.score_difference[0]):.3g}"
+    )
+    return RawMap(to_map(report.attribution[0]), note)
+
+
+#: The gradient family: key -> (label, compute, parameters).
 GRADIENT_METHODS = {
-    "saliency": "Saliency",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
+    "saliency": PanelMethod("Saliency", _saliency),
+    "smoothgrad": PanelMethod("SmoothGrad", _smoothgrad, ("samples", "noise")),
+    "integrated_gradients": PanelMethod(
+        "Integrated Gradients", _integrated_gradients, ("steps",)
+    ),
 }
 
 
@@ -272,8 +260,8 @@ class GradientPanel(AttributionPanel):
 
     Traits: ``method`` (a key of :data:`GRADIENT_METHODS`), ``samples`` and ``noise``
     (SmoothGrad), ``steps`` (Integrated Gradients, zero baseline). The raw map is the
-    attribution summed over colour channels. The method comparison shows another of the
-    three, with the same parameter values.
+    attribution summed over colour channels; under Integrated Gradients' map, the sum and
+    the score difference it should equal (completeness).
 
     References
     ----------
@@ -281,9 +269,17 @@ class GradientPanel(AttributionPanel):
     (2017), "Axiomatic Attribution for Deep Networks".
     """
 
-    method_label = "Saliency"
-    method_choices: ClassVar[dict[str, str]] = GRADIENT_METHODS
-    _method_trait = "method"
+    parameter_controls: ClassVar[dict[str, Any]] = {
+        "samples": lambda: widgets.IntSlider(
+            16, min=1, max=128, description="samples", continuous_update=False
+        ).add_class("iw-gradient-samples"),
+        "noise": lambda: widgets.FloatSlider(
+            0.15, min=0.0, max=0.5, step=0.01, description="noise", continuous_update=False
+        ).add_class("iw-gradient-noise"),
+        "steps": lambda: widgets.IntSlider(
+            32, min=1, max=256, description="steps", continuous_update=False
+        ).add_class("iw-gradient-steps"),
+    }
 
     method = traitlets.Unicode("saliency")
     samples = traitlets.Int(16)
@@ -292,93 +288,16 @@ class GradientPanel(AttributionPanel):
     cmap = traitlets.Unicode("inferno")
     normalization = traitlets.Unicode("abs")
     opacity = traitlets.Float(0.6)
+    _valid_method = method_check("method")
 
-    def _build_common_view(self, top_k: int) -> None:
-        super()._build_common_view(top_k)
+    def method_table(self) -> dict[str, PanelMethod]:
+        return GRADIENT_METHODS
+
+    def method_controls(self) -> list[widgets.Widget]:
         self.method_dropdown = widgets.Dropdown(
-            options=[(label, key) for key, label in GRADIENT_METHODS.items()],
+            options=[(entry.label, key) for key, entry in GRADIENT_METHODS.items()],
             description="method",
             layout=widgets.Layout(width="260px"),
         ).add_class("iw-gradient-method")
-        self.samples_slider = widgets.IntSlider(
-            16, min=1, max=128, description="samples", continuous_update=False
-        ).add_class("iw-gradient-samples")
-        self.noise_slider = widgets.FloatSlider(
-            0.15, min=0.0, max=0.5, step=0.01, description="noise", continuous_update=False
-        ).add_class("iw-gradient-noise")
-        self.steps_slider = widgets.IntSlider(
-            32, min=1, max=256, description="steps", continuous_update=False
-        ).add_class("iw-gradient-steps")
-        for control, name in (
-            (self.method_dropdown, "method"),
-            (self.samples_slider, "samples"),
-            (self.noise_slider, "noise"),
-            (self.steps_slider, "steps"),
-        ):
-            self._bind(control, name)
-        self._show_parameters()
-
-    def _method_controls(self) -> list[widgets.Widget]:
-        return [self.method_dropdown, self.samples_slider, self.noise_slider, self.steps_slider]
-
-    def _parameter_controls(self) -> dict[str, widgets.Widget]:
-        return {
-            "samples": self.samples_slider,
-            "noise": self.noise_slider,
-            "steps": self.steps_slider,
-        }
-
-    def _method_parameters(self, method: str) -> tuple[str, ...]:
-        return {"smoothgrad": ("samples", "noise"), "integrated_gradients": ("steps",)}.get(
-            method, ()
-        )
-
-    @traitlets.validate("method")
-    def _valid_method(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in GRADIENT_METHODS:
-            raise traitlets.TraitError(
-                f"method must be one of {tuple(GRADIENT_METHODS)}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
-
-    @traitlets.observe("method", "samples", "noise", "steps")
-    def _on_method_change(self, change: dict[str, Any]) -> None:
-        if change["name"] == "method":
-            self.method_label = GRADIENT_METHODS[change["new"]]
-            self._switch_method(change)
-        else:  # recomputes only if a shown method uses it
-            self._update_parameter(change["name"])
-
-    def attribution(self, target: int, method: str | None = None) -> np.ndarray:
-        """The ``(H, W, C)`` attribution of the current image for ``target``.
-
-        ``method`` is a key of :data:`GRADIENT_METHODS` (default: the panel's ``method``).
-        """
-        method = method or self.method
-        x = self.current_batch()
-        if method == "smoothgrad":
-            return smoothgrad(self.model, x, target, samples=self.samples, noise=self.noise)[0]
-        if method == "integrated_gradients":
-            return integrated_gradients(self.model, x, target, steps=self.steps)[0]
-        return saliency(self.model, x, target)[0]
-
-    def compute(self, target: int, method: str | None = None) -> RawMap:
-        method = method or self.method
-        values = self.attribution(target, method)
-        note = ""
-        if method == "integrated_gradients":
-            x = self.current_batch()
-            scores = self.adapter.logits(np.concatenate([x, np.zeros_like(x)]))[:, target]
-            note = (
-                f"Σ IG = {float(values.sum()):.3g}; score(x) − score(0) = "
-                f"{float(scores[0] - scores[1]):.3g}"
-            )
-        return RawMap(to_map(values), note)
-
-    def describe(self, method: str | None = None) -> str:
-        method = method or self.method
-        if method == "smoothgrad":
-            return f"SmoothGrad ({self.samples} samples, noise {self.noise:.2f})"
-        if method == "integrated_gradients":
-            return f"Integrated Gradients ({self.steps} steps)"
-        return "Saliency"
+        traitlets.link((self.method_dropdown, "value"), (self, "method"))
+        return [self.method_dropdown, *self.parameter_widgets.values()]

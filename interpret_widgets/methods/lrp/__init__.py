@@ -10,7 +10,7 @@ Layer-Wise Relevance Propagation"; Montavon et al. (2019), "Layer-Wise Relevance
 Propagation: An Overview".
 """
 
-from .composites import COMPOSITES, Composite, register_composite
+from .composites import COMPOSITES, Composite, composite_parameters, register_composite, valid_names
 from .engine import LRPReport, lrp, lrp_report
 from .rules import RULES, AlphaBeta, Epsilon, Flat, Gamma, Rule, ZBox, ZPlus
 
@@ -26,7 +26,9 @@ __all__ = [
     "Rule",
     "ZBox",
     "ZPlus",
+    "composite_parameters",
     "lrp",
     "lrp_report",
     "register_composite",
+    "valid_names",
 ]

@@ -207,3 +207,41 @@ def _mapping_assign(mapping: Mapping[Any, RuleSpec], params: Mapping[str, Any]) 
         return rules.get(kind, default)
 
     return assign
+
+
+class _Reading(dict):
+    """A parameter mapping that notes which names a rule reads."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def composite_parameters(name: str) -> tuple[str, ...]:
+    """The parameters of ``lrp`` (names of :data:`~.rules.PARAMS`) that ``name`` reads.
+
+    For a registered rule or composite name: the parameters of the rules it names (rules
+    given as values carry their own). A view builds its parameter controls from this.
+
+    Raises
+    ------
+    ValueError
+        On an unknown name (the message lists the valid names).
+    """
+    from .rules import PARAMS
+
+    composite = COMPOSITES.get(name)
+    if composite is None:
+        raise ValueError(
+            f"unknown LRP rule or composite {name!r}; valid names are "
+            f"{', '.join(map(repr, valid_names()))}"
+        )
+    reading = _Reading(PARAMS)
+    for _, spec in composite.layer_map + composite.first_map:
+        if isinstance(spec, str):
+            make_rule(spec, reading)
+    return tuple(p for p in PARAMS if p in reading.read)
