@@ -7,6 +7,14 @@ Importable without any widget library; Ray is needed only for ``engine="ray"``
 from .embed import embed
 from .explain import explain_dataset
 from .result import DatasetResult
-from .spray import SprayResult, map_features, spray
+from .spray import SprayResult, map_embedding, map_features, spray
 
-__all__ = ["DatasetResult", "SprayResult", "embed", "explain_dataset", "map_features", "spray"]
+__all__ = [
+    "DatasetResult",
+    "SprayResult",
+    "embed",
+    "explain_dataset",
+    "map_embedding",
+    "map_features",
+    "spray",
+]

@@ -163,3 +163,37 @@ def _prototypes(
         distance = np.linalg.norm(features[members] - centre, axis=1)
         nearest.append(indices[members[np.argsort(distance, kind="stable")[:per_cluster]]])
     return prototypes, nearest
+
+
+def map_embedding(
+    result: Any, dims: int = 3, size: int = 16, method: str | None = None, seed: int = 0
+) -> np.ndarray:
+    """Coordinates ``(N, dims)`` float32 for every map of ``result``, for display.
+
+    The maps' SpRAy features (:func:`map_features`) embedded by t-SNE (``method="tsne"``) or
+    by their first principal components (``"pca"``, linear and fast); ``None`` takes t-SNE
+    up to 5,000 images and PCA above, where t-SNE would keep a 2-core machine busy for
+    minutes.
+
+    Raises
+    ------
+    ValueError
+        On ``dims`` other than 2 or 3, an unknown method, or fewer than 4 maps.
+    """
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3, got {dims!r}")
+    features = map_features(np.asarray(result.maps, dtype=np.float32), size)
+    if len(features) < 4:
+        raise ValueError(f"an embedding needs at least 4 maps, got {len(features)}")
+    method = method or ("tsne" if len(features) <= 5000 else "pca")
+    if method == "tsne":
+        perplexity = float(min(30.0, (len(features) - 1) / 3))
+        coords = TSNE(n_components=dims, perplexity=perplexity, random_state=seed,
+                      init="pca").fit_transform(features)
+    elif method == "pca":
+        centred = features - features.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        coords = centred @ vt[:dims].T
+    else:
+        raise ValueError(f'method must be "tsne", "pca" or None, got {method!r}')
+    return coords.astype(np.float32)

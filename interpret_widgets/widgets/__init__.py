@@ -2,8 +2,11 @@
 
 ``ActivationExplorer`` and ``FilterVisualizer`` explore what a model computes; the
 attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``) explain one image for
-a clicked class; the ``Dashboard`` puts them all around one shared selection.
+a clicked class; the ``Dashboard`` puts them all around one shared selection. The
+``DatasetExplorer`` (whole data sets) is imported on first use: it brings scikit-learn.
 """
+
+from typing import Any
 
 from .activation_explorer import ActivationExplorer
 from .attribution import AttributionPanel
@@ -17,8 +20,17 @@ __all__ = [
     "AttributionPanel",
     "ClassBars",
     "Dashboard",
+    "DatasetExplorer",
     "FilterVisualizer",
     "GradCAMPanel",
     "GradientPanel",
     "LRPPanel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DatasetExplorer":
+        from .dataset_explorer import DatasetExplorer
+
+        return DatasetExplorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
