@@ -85,6 +85,7 @@ class DatasetExplorer(View):
 
     # -- building ------------------------------------------------------------------------
     def _build_widgets(self) -> None:
+        self.add_class("iw-dataset-explorer")
         self.view_toggle = widgets.ToggleButtons(options=VIEWS, value=self.view)
         self.colour_select = widgets.Dropdown(options=COLOUR_BY, value="class",
                                               description="colour")
@@ -98,10 +99,11 @@ class DatasetExplorer(View):
         self.figure2d = bqplot.Figure(marks=[self.scatter2d], layout=widgets.Layout(
             width="520px", height="440px"), fig_margin={"top": 10, "bottom": 10, "left": 10,
                                                         "right": 10})
+        self.figure2d.add_class("iw-dataset-scatter")
         self.plot = widgets.Box([self.figure3d])
         self.picture = image_widget(220)
         self.heatmap = image_widget(220)
-        self.caption = widgets.HTML()
+        self.caption = widgets.HTML().add_class("iw-dataset-caption")
         self.class_select = widgets.Dropdown(options=[("–", 0)], value=0, description="class")
         self.clusters_text = widgets.BoundedIntText(value=0, min=0, max=20,
                                                     description="clusters (0 = auto)")
