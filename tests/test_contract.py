@@ -19,10 +19,14 @@ INPUT_SHAPED = {
     "integrated_gradients_report": lambda m, x, t: methods.integrated_gradients_report(
         m, x, t, steps=8
     ).attribution,
+    "deep_lift": lambda m, x, t: methods.deep_lift(m, x, t),
+    "deep_shap": lambda m, x, t: methods.deep_shap(m, x, x[::-1] * 0.5, t),
+    "guided_backprop": lambda m, x, t: methods.guided_backprop(m, x, t),
 }
 CAM = {
     "grad_cam": lambda m, x, t: methods.grad_cam(m, x, t),
     "grad_cam_plus_plus": lambda m, x, t: methods.grad_cam_plus_plus(m, x, t),
+    "layer_cam": lambda m, x, t: methods.layer_cam(m, x, t),
 }
 
 
@@ -117,11 +121,12 @@ def test_compiled_probes_do_not_retrace(images16):
         methods.grad_cam(model, x, target=target)
         methods.grad_cam_plus_plus(model, x, target=target)
         methods.activations(model, x, ["conv_b", "gap"])
+        methods.ablate(model, x, "conv_b", [int(np.min(target))])  # new channels, same probe
         adapter.logits(x)
 
     use_every_probe(images16, 0)
     assert {key[0] for key in adapter._probes} >= {
-        "input_gradients", "layer_gradients", "activations", "logits"
+        "input_gradients", "layer_gradients", "activations", "logits", "ablation_suffix"
     }
     traces = {key: p.experimental_get_tracing_count() for key, p in adapter._probes.items()}
     use_every_probe(images16, 1)
@@ -141,9 +146,25 @@ EVERY_METHOD = {
     "grad_cam_plus_plus": lambda m, x: methods.grad_cam_plus_plus(m, x),
     "lrp_epsilon": lambda m, x: methods.lrp(m, x, rule="epsilon"),
     "lrp_epsilon_plus_flat": lambda m, x: methods.lrp(m, x, rule="epsilon_plus_flat"),
+    "deep_lift": lambda m, x: methods.deep_lift(m, x, baseline=0.5),
+    "deep_shap": lambda m, x: methods.deep_shap(m, x, x[::-1]),
+    "guided_backprop": lambda m, x: methods.guided_backprop(m, x),
+    "layer_cam": lambda m, x: methods.layer_cam(m, x),
     "visualize_filters": lambda m, x: methods.visualize_filters(
         m, get_adapter(m).cam_layer(None).name, [0, 1], steps=2
     ),
+    "ablate": lambda m, x: methods.ablate(m, x, get_adapter(m).cam_layer(None).name, [0, 1]),
+    "channel_importance": lambda m, x: methods.channel_importance(
+        m, x, get_adapter(m).cam_layer(None).name
+    ),
+    "channel_importance_relevance": lambda m, x: methods.channel_importance(
+        m, x, get_adapter(m).cam_layer(None).name, method="relevance"
+    ),
+    "channel_importance_gradient": lambda m, x: methods.channel_importance(
+        m, x, get_adapter(m).cam_layer(None).name, 0, method="gradient"
+    ),
+    "prune": lambda m, x: methods.prune(m, 0.5, "weights"),
+    "pruning_curve": lambda m, x: methods.pruning_curve(m, x, amounts=(0.0, 0.5)),
 }
 #: Every model the fixtures give: the four softmax placements, nested, the demo CNN.
 MODELS = ["cnn_dense", "cnn_layer", "cnn_activation", "cnn_none", "nested", "demo_model"]
@@ -181,3 +202,31 @@ def test_layer_table_lists_nested_layers(nested):
     assert by_name["backbone"]["kind"] == "model"
     assert by_name["head_dense"]["kind"] == "dense" and by_name["head_dense"]["channels"] == 4
     assert get_adapter(nested).cam_layer(None).name == "inner_relu"
+
+
+#: Ablation and pruning outputs: shapes and dtypes on every model.
+ABLATION_SHAPES = {
+    "ablate": lambda m, x, layer: methods.ablate(m, x, layer, 0),
+    "channel_importance": lambda m, x, layer: methods.channel_importance(m, x, layer),
+    "layer_relevance": lambda m, x, layer: methods.layer_relevance(m, x, layer),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ABLATION_SHAPES))
+def test_ablation_shapes(name, cnn, images16):
+    with untouched(cnn):
+        out = ABLATION_SHAPES[name](cnn, images16, "conv_b")
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    expected = {"ablate": (3, 5), "channel_importance": (3, 12), "layer_relevance": (3, 8, 8, 12)}
+    assert out.shape == expected[name]
+    assert np.all(np.isfinite(out)) and np.any(out != 0)
+
+
+def test_prune_returns_a_new_model_and_a_float32_curve(cnn, images16):
+    with untouched(cnn):
+        copy = methods.prune(cnn, 0.5)
+        curve = methods.pruning_curve(cnn, images16)
+    assert isinstance(copy, keras.Model) and copy is not cnn
+    assert copy.output_shape == cnn.output_shape
+    assert all(v.dtype == np.float32 and v.shape == (10,) for v in curve.values())
+    np.testing.assert_allclose(curve["amount"], np.arange(10) / 10, atol=1e-7)

@@ -26,12 +26,14 @@ CHECKS = {
         "assert dashboard.status.state == 'ok', dashboard.status.message\n"
         "assert list(dashboard.panels) == ['Activations'], list(dashboard.panels)\n"
         "cam = dashboard.show('Grad-CAM')\n"
+        "assert dashboard.wait(120)\n"
         "assert cam.status.state == 'ok', cam.status.message\n"
-        "assert len(cam.heatmap.value) > 0"
+        "assert len(cam.main.heatmap.value) > 0"
     ),
     "seminar.ipynb": (
+        "assert cam.wait(120)\n"
         "assert cam.status.state == 'ok', cam.status.message\n"
-        "assert cam.compare_target >= 0 and len(cam.compare_heatmap.value) > 0"
+        "assert cam.compare_target >= 0 and len(cam.second.heatmap.value) > 0"
     ),
     "clever_hans.ipynb": (
         "assert agreement >= 0.9, agreement\n"
@@ -40,6 +42,7 @@ CHECKS = {
     ),
     "bring_your_own_model.ipynb": (
         "cam = dashboard.panels['Grad-CAM']\n"
+        "assert dashboard.wait(120)\n"
         "assert cam.status.state == 'ok', cam.status.message\n"
         "assert cam.layer == 'out_relu', cam.layer\n"
         "assert len(cam.class_names) == 1000"

@@ -71,3 +71,11 @@ def test_png_roundtrip():
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), image)
     assert render.upscale(image, 3).shape == (15, 21, 3)
+
+
+def test_upscale_factor_brings_a_map_close_to_the_target_size():
+    from interpret_widgets.render import upscale_factor
+
+    assert upscale_factor((16, 16), 224) == 14  # 16 × 14 = 224 exactly
+    assert upscale_factor((7, 10, 3), 224) == 22  # the longer side decides: 10 × 22 = 220
+    assert upscale_factor((300, 10), 224) == 1  # never shrinks

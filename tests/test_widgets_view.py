@@ -224,3 +224,28 @@ def test_attached_views_update_once_per_selection_change(model, images):
     views[1].target = other
     assert views[0].target == selection.target == other
     assert views[0].updates[-1] == (2, other) and len(views[0].updates) == 2
+
+
+def test_a_refusing_view_leaves_no_view_held(model, images):
+    """An observer that raises during a selection change does not leave views held."""
+
+    class Picky(Counter):
+        target = traitlets.Int(-1)
+
+        @traitlets.validate("target")
+        def _valid_target(self, proposal):
+            if proposal["value"] == 3:
+                raise traitlets.TraitError("not class 3")
+            return proposal["value"]
+
+    selection = Selection(model, images)
+    start = 2 if selection.target == 3 else selection.target
+    selection.target = start
+    follower, picky = Counter(), Picky()
+    selection.attach(follower, react=lambda change: follower.request_update())
+    selection.attach(picky)
+    with pytest.raises(traitlets.TraitError, match="not class 3"):
+        selection.target = 3
+    follower.updates.clear()
+    follower.request_update()  # not held any more: it updates at once
+    assert len(follower.updates) == 1

@@ -3,8 +3,9 @@
 Importing this package loads no widget library.
 """
 
+from .ablation import ablate, channel_importance
 from .activations import activations
-from .cam import grad_cam, grad_cam_plus_plus
+from .cam import grad_cam, grad_cam_plus_plus, layer_cam
 from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import (
     IGReport,
@@ -13,20 +14,36 @@ from .gradients import (
     saliency,
     smoothgrad,
 )
-from .lrp import LRPReport, lrp, lrp_report
+from .guided_backprop import guided_backprop
+from .lrp import LRPReport, layer_relevance, lrp, lrp_report
+from .lrp.deeplift import deep_lift, deep_shap
+from .progress import Stopped
+from .pruning import prune
+from .pruning_curve import iter_pruning_curve, pruning_curve
 
 __all__ = [
     "FilterOptimizer",
     "FilterVisualization",
     "IGReport",
     "LRPReport",
+    "Stopped",
+    "ablate",
     "activations",
+    "channel_importance",
+    "deep_lift",
+    "deep_shap",
     "grad_cam",
     "grad_cam_plus_plus",
+    "guided_backprop",
     "integrated_gradients",
     "integrated_gradients_report",
+    "iter_pruning_curve",
+    "layer_cam",
+    "layer_relevance",
     "lrp",
     "lrp_report",
+    "prune",
+    "pruning_curve",
     "saliency",
     "smoothgrad",
     "visualize_filters",

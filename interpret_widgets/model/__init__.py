@@ -1,5 +1,6 @@
 """The adapter over a user's Keras model: the one place that knows Keras internals."""
 
+from .ablation import GraphSplit
 from .adapter import ModelAdapter, clear_adapters, get_adapter
 from .graph import FlatGraph, LayerEntry, Ref, Step, flatten_model, run_graph
 from .kinds import (
@@ -15,6 +16,7 @@ __all__ = [
     "ELEMENTWISE_KINDS",
     "LINEAR_KINDS",
     "FlatGraph",
+    "GraphSplit",
     "LayerEntry",
     "ModelAdapter",
     "Ref",

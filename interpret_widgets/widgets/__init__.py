@@ -2,8 +2,10 @@
 
 ``ActivationExplorer`` and ``FilterVisualizer`` explore what a model computes; the
 attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``) explain one image for
-a clicked class; the ``Dashboard`` puts them all around one shared selection. The
-``DatasetExplorer`` (whole data sets) is imported on first use: it brings scikit-learn.
+a clicked class; the ``Dashboard`` puts them all around one shared selection. Every view is
+a :class:`View` (status line, error capture, validation, one update cycle, background work);
+the views of one model share a :class:`Selection` (images, classes, image, class, layer).
+The ``DatasetExplorer`` (whole data sets) is imported on first use: it brings scikit-learn.
 """
 
 from typing import Any
@@ -14,6 +16,8 @@ from .class_bars import ClassBars
 from .dashboard import Dashboard
 from .filter_visualizer import FilterVisualizer
 from .panels import GradCAMPanel, GradientPanel, LRPPanel
+from .selection import Selection
+from .view import View
 
 __all__ = [
     "ActivationExplorer",
@@ -25,6 +29,8 @@ __all__ = [
     "GradCAMPanel",
     "GradientPanel",
     "LRPPanel",
+    "Selection",
+    "View",
 ]
 
 

@@ -29,16 +29,13 @@ from ..render import normalize
 from ..render.figures import attribution_figure
 from .class_bars import ClassBars
 from .common import STATUS_BUSY, STATUS_OK, hold_sync_all
-from .panel_maps import MapCache, MethodTable, PanelMethod, RawMap, method_check
+from .panel_maps import ComparisonTraits, MapCache, MethodTable, PanelMethod, RawMap
 from .panel_view import MapRow, PanelControls, PresentationTraits, bind, heatmap_image, panel_layout
 from .selection import Selection, SelectionTraits
 from .view import View
 
-#: What the second map compares with: another class, or another method for the same class.
-COMPARE_MODES = ("class", "method")
 
-
-class AttributionPanel(SelectionTraits, PresentationTraits, View):
+class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, View):
     """Base of the panels that explain one image for one class.
 
     Parameters
@@ -73,11 +70,6 @@ class AttributionPanel(SelectionTraits, PresentationTraits, View):
     method_trait: ClassVar[str] = "method"
     #: Control factory of each parameter trait; a control shows while a shown map uses it.
     parameter_controls: ClassVar[dict[str, Callable[[], widgets.ValueWidget]]] = {}
-
-    compare = traitlets.Bool(False)
-    compare_mode = traitlets.Unicode("class")
-    compare_target = traitlets.Int(-1)
-    compare_method = traitlets.Unicode()
 
     def __init__(
         self,
@@ -188,23 +180,6 @@ class AttributionPanel(SelectionTraits, PresentationTraits, View):
                 f"{what} must be one of {tuple(self.methods)}, got {value!r}"
             )
         return value
-
-    _valid_compare_method = method_check("compare_method")
-
-    @traitlets.validate("compare_mode")
-    def _valid_compare_mode(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in COMPARE_MODES:
-            raise traitlets.TraitError(
-                f"compare_mode must be one of {COMPARE_MODES}, got {proposal['value']!r}"
-            )
-        if proposal["value"] == "method" and len(self.methods) < 2:
-            raise traitlets.TraitError(f"{type(self).__name__} has no other method to compare")
-        return proposal["value"]
-
-    @traitlets.default("compare_method")
-    def _default_compare_method(self) -> str:
-        others = [key for key in self.method_table() if key != self.current_method]
-        return others[0] if others else ""
 
     # -- observers: inputs recompute, presentation re-renders ------------------------------
     def _on_selection_change(self, change: dict[str, Any]) -> None:

@@ -150,13 +150,8 @@ class Selection(traitlets.HasTraits):
         self.images = np.zeros((0, 1, 1, 1), dtype=np.float32)
         self._probabilities: dict[int, np.ndarray] = {}
         self._views: weakref.WeakSet = weakref.WeakSet()
-        self._held: list[contextlib.ExitStack] = []
         self._attached: dict[int, tuple[list[traitlets.link], Any]] = {}
-        # Order of the observers of a change: hold the views, follow the prediction, the
-        # links and views' reactions (attach), release the views (kept last by attach).
-        self.observe(self._hold_views, SHARED)
         self.observe(self._follow_prediction, "image_index")
-        self.observe(self._release_views, SHARED)
         names = self.adapter.spatial_layer_names()
         self.layer = self.adapter.name_of(self.adapter.cam_layer(None)) if names else ""
         if images is not None:
@@ -243,7 +238,7 @@ class Selection(traitlets.HasTraits):
         ``react(change)``, if given, is called on each change of a shared trait after the
         view's linked traits have the new value. While a change (and the changes it causes)
         runs, every attached view with ``hold_updates`` is held, so it updates once at the
-        end. Returns the links (``unlink`` them to detach).
+        end (:meth:`notify_change`). Returns the links (:meth:`detach` undoes all).
         """
         links = [
             traitlets.link((self, name), (view, name)) for name in names if view.has_trait(name)
@@ -252,8 +247,6 @@ class Selection(traitlets.HasTraits):
             self._views.add(view)
         if react is not None:
             self.observe(react, SHARED)
-        self.unobserve(self._release_views, SHARED)
-        self.observe(self._release_views, SHARED)
         self._attached[id(view)] = (links, react)
         return links
 
@@ -274,14 +267,18 @@ class Selection(traitlets.HasTraits):
                 stack.enter_context(view.hold_updates())
             yield
 
-    def _hold_views(self, change: dict[str, Any]) -> None:
-        stack = contextlib.ExitStack()
-        stack.enter_context(self.hold())
-        self._held.append(stack)
+    def notify_change(self, change: Any) -> None:
+        """Run the observers of a change of a shared trait with every attached view held.
 
-    def _release_views(self, change: dict[str, Any]) -> None:
-        if self._held:
-            self._held.pop().close()
+        The observers (the prediction followed, the links to the views, the views'
+        reactions) run inside :meth:`hold`, so each view updates once, after all of them,
+        even when one of them raises.
+        """
+        if change.get("name") in SHARED:
+            with self.hold():
+                super().notify_change(change)
+        else:
+            super().notify_change(change)
 
     def _follow_prediction(self, change: dict[str, Any]) -> None:
         if self.follow_prediction and self.has_images:

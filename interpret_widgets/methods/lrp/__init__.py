@@ -12,6 +12,7 @@ Propagation: An Overview".
 
 from .composites import COMPOSITES, Composite, composite_parameters, register_composite, valid_names
 from .engine import LRPReport, lrp, lrp_report
+from .layer import layer_relevance
 from .rules import RULES, AlphaBeta, Epsilon, Flat, Gamma, Rule, ZBox, ZPlus
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ZBox",
     "ZPlus",
     "composite_parameters",
+    "layer_relevance",
     "lrp",
     "lrp_report",
     "register_composite",
