@@ -3,8 +3,6 @@ on disk, resume skips finished shards, stop, SpRAy on planted clusters, embeddin
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from model_guard import untouched
@@ -67,17 +65,16 @@ def test_stream_of_batches_gives_the_same_shards(demo_model, data, tmp_path):
 
 def test_resume_skips_finished_shards_and_stop_interrupts(demo_model, data, tmp_path):
     images, _ = data
-    stop = threading.Event()
     seen = []
 
     def progress(done, total):
         seen.append((done, total))
-        stop.set()  # ask to stop after the first shard
+        return done == 0  # stop after the first shard
 
-    with pytest.raises(InterruptedError, match="resume"):
+    with pytest.raises(methods.Stopped, match="after 16 of 40"):
         explain_dataset(demo_model, images, "grad_cam", shard_size=16, out=tmp_path,
-                        progress=progress, stop=stop)
-    assert seen == [(16, 40)]
+                        progress=progress)
+    assert seen == [(0, 40), (16, 40)]
     assert shard_path(tmp_path, 0).is_file() and not shard_path(tmp_path, 1).is_file()
     with pytest.raises(ValueError, match="incomplete"):
         DatasetResult(tmp_path)
@@ -86,7 +83,7 @@ def test_resume_skips_finished_shards_and_stop_interrupts(demo_model, data, tmp_
     result = explain_dataset(demo_model, images, "grad_cam", shard_size=16, out=tmp_path,
                              progress=lambda d, t: calls.append(d))
     assert shard_path(tmp_path, 0).stat().st_mtime_ns == first  # not recomputed
-    assert calls == [16, 32, 40] and len(result) == 40
+    assert calls == [0, 16, 32, 40] and len(result) == 40
     fresh = explain_dataset(demo_model, images, "grad_cam", shard_size=16, out=tmp_path / "new")
     np.testing.assert_array_equal(result.maps, fresh.maps)
 
@@ -106,6 +103,8 @@ def test_bad_input_is_a_clear_error(demo_model, data, tmp_path):
         explain_dataset(demo_model, images[:4], "saliency", out=tmp_path)
     with pytest.raises(ValueError, match="channels"):
         explain_dataset(demo_model, images[..., :1], "grad_cam")
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
+        explain_dataset(demo_model, images, "grad_cam", progress="bar")
 
 
 class _Maps:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from ..methods.progress import Stopped, check_progress
 from . import ray_engine
 from .job import ExplainJob, Loader, model_loader, resolve_method
 from .result import DatasetResult, Manifest, shard_path, write_shard
@@ -32,7 +32,6 @@ def explain_dataset(
     address: str | None = None,
     workers: int | None = None,
     progress: Progress | bool | None = None,
-    stop: threading.Event | None = None,
     **method_kwargs: Any,
 ) -> DatasetResult:
     """Explain every image of a data set with one method and keep the results as files.
@@ -52,11 +51,14 @@ def explain_dataset(
     one started for it; its results equal the local engine's image by image.
 
     ``progress`` is ``True`` (a tqdm bar, in a notebook a widget bar) or a callable
-    ``(done, total)`` (``total`` is ``None`` for a stream); setting the ``stop`` event ends
-    the job after the shard in progress with :class:`InterruptedError` (resume with ``out``).
+    ``(done, total)`` called after every shard (``total`` is ``None`` for a stream); when it
+    returns ``False`` the job ends there with :class:`~interpret_widgets.methods.Stopped`
+    (the shards written so far stay; call again with the same ``out`` to resume).
 
     Raises
     ------
+    Stopped
+        When ``progress`` returns ``False``.
     ValueError
         On an unknown method or engine, bad sizes, labels that do not match the images, or an
         ``out`` folder that holds another job.
@@ -76,10 +78,10 @@ def explain_dataset(
     report = _progress(progress, count)
     if engine == "local":
         done = _run_local(model, method, method_kwargs, images, labels, manifest, folder,
-                          batch_size, report, stop)
+                          batch_size, report)
     else:
         done = _run_ray(model, method, method_kwargs, images, labels, manifest, folder,
-                        batch_size, address, workers, report, stop)
+                        batch_size, address, workers, report)
     if count is None:
         manifest = Manifest(method_name, done, shard_size, manifest.params)
     manifest.save(folder)
@@ -121,10 +123,13 @@ def _check_folder(folder: Path, manifest: Manifest) -> None:
 
 
 def _progress(progress: Progress | bool | None, total: int | None) -> Progress:
-    if callable(progress):
-        return progress
-    if not progress:
-        return lambda done, total: None
+    if progress is True:
+        return _bar(total)
+    return check_progress(progress) or (lambda done, total: None)
+
+
+def _bar(total: int | None) -> Progress:
+    """A tqdm bar (a widget bar in notebooks, through ``tqdm.auto``)."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, unit="img", desc="explaining")
@@ -138,10 +143,11 @@ def _progress(progress: Progress | bool | None, total: int | None) -> Progress:
 
 
 def _run_local(model, method, kwargs, images, labels, manifest, folder, batch_size,
-               report, stop) -> int:
+               report) -> int:
     job = ExplainJob(model if isinstance(model, keras.Model) else model_loader(model, None),
                      method, kwargs)
     done = 0
+    _report(report, done, manifest.count or None)
     for index, x, y in shards(images, labels, manifest.shard_size):
         if not shard_path(folder, index).is_file():
             parts = [job(x[i : i + batch_size], None if y is None else y[i : i + batch_size])
@@ -149,22 +155,19 @@ def _run_local(model, method, kwargs, images, labels, manifest, folder, batch_si
             write_shard(folder, index, {k: np.concatenate([p[k] for p in parts])
                                         for k in parts[0]})
         done += len(x)
-        report(done, manifest.count or None)
-        if stop is not None and stop.is_set():
-            raise InterruptedError(f"stopped after {done} images; call again with "
-                                   f"out={str(folder)!r} to resume")
+        _report(report, done, manifest.count or None)
     return done
 
 
 def _run_ray(model, method, kwargs, images, labels, manifest, folder, batch_size, address,
-             workers, report, stop) -> int:
+             workers, report) -> int:
     ray_engine.connect(address, workers)
     loader = model_loader(model, folder)
     todo = [s for s in range(manifest.shards) if not shard_path(folder, s).is_file()]
     pending: dict[int, list[dict[str, np.ndarray]]] = {s: [] for s in todo}
     filled = dict.fromkeys(todo, 0)
     done = manifest.count - sum(_size(manifest, s) for s in todo)
-    report(done, manifest.count)
+    _report(report, done, manifest.count)
     batches = ray_engine.run(loader, method, kwargs, images, labels, todo, manifest.bounds,
                              batch_size, workers or 1)
     for batch in batches:
@@ -176,11 +179,14 @@ def _run_ray(model, method, kwargs, images, labels, manifest, folder, batch_size
             if filled[int(shard)] == _size(manifest, int(shard)):
                 _write_sorted(folder, int(shard), pending.pop(int(shard)))
                 done += filled[int(shard)]
-                report(done, manifest.count)
-                if stop is not None and stop.is_set():
-                    raise InterruptedError(f"stopped after {done} images; call again with "
-                                           f"out={str(folder)!r} to resume")
+                _report(report, done, manifest.count)
     return manifest.count
+
+
+def _report(report: Progress, done: int, total: int | None) -> None:
+    """Report progress; a ``False`` answer stops the job (the written shards stay)."""
+    if report(done, total) is False:
+        raise Stopped(done, total or done)
 
 
 def _size(manifest: Manifest, shard: int) -> int:
