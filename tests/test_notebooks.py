@@ -35,6 +35,11 @@ CHECKS = {
         "assert cam.status.state == 'ok', cam.status.message\n"
         "assert cam.compare_target >= 0 and len(cam.second.heatmap.value) > 0"
     ),
+    "clever_hans.ipynb": (
+        "assert agreement >= 0.9, agreement\n"
+        "assert len(result) == int((labels == hans).sum())\n"
+        "assert recall_of(fixed, clean[of_class]) > recall_of(model, clean[of_class])"
+    ),
     "bring_your_own_model.ipynb": (
         "cam = dashboard.panels['Grad-CAM']\n"
         "assert dashboard.wait(120)\n"

@@ -20,10 +20,25 @@ import keras
 
 from interpret_widgets.demo.shapes import CLASS_NAMES, IMAGE_SIZE
 
-__all__ = ["DEMO_MODEL_PATH", "build_demo_model", "load_demo_model"]
+__all__ = [
+    "CLEVER_HANS_MODEL_PATH",
+    "DEMO_MODEL_PATH",
+    "build_clever_hans_model",
+    "build_demo_model",
+    "load_demo_model",
+]
 
 DEMO_MODEL_PATH: Path = Path(__file__).resolve().parent / "demo_model.keras"
 """Location of the trained demo model shipped as package data."""
+
+CLEVER_HANS_MODEL_PATH: Path = Path(__file__).resolve().parent / "clever_hans_model.keras"
+"""Location of the CNN trained on :func:`~interpret_widgets.demo.clever_hans_images`."""
+
+_MODEL_FILES = {"demo": DEMO_MODEL_PATH, "clever_hans": CLEVER_HANS_MODEL_PATH}
+_TRAINING = {
+    "demo": "bash scripts/train_demo.sh",
+    "clever_hans": "python scripts/train_clever_hans.py",
+}
 
 
 def _conv_block(x: keras.KerasTensor, filters: int, index: int, pool: bool,
@@ -62,8 +77,29 @@ def build_demo_model() -> keras.Model:
     return keras.Model(inputs, outputs, name="demo_cnn")
 
 
-def load_demo_model() -> keras.Model:
-    """Load the trained demo model shipped with the package.
+def build_clever_hans_model() -> keras.Model:
+    """Build the untrained Clever Hans CNN: three conv/BN/ReLU blocks, GAP, a softmax Dense.
+
+    Smaller than the demo CNN (16/32/64 filters) so that it trains in minutes; ``relu3``
+    (16×16×64) is its last convolutional map, ``predictions`` applies the softmax.
+    """
+    inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3), name="input")
+    x = inputs
+    for index, filters in enumerate((16, 32, 64), start=1):
+        x = _conv_block(x, filters, index, pool=index < 3, double=False)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="clever_hans_cnn")
+
+
+def load_demo_model(name: str = "demo") -> keras.Model:
+    """Load a trained demo model shipped with the package.
+
+    Parameters
+    ----------
+    name : {"demo", "clever_hans"}
+        ``"demo"``: the CNN trained on :func:`demo_images`; ``"clever_hans"``: the CNN
+        trained on :func:`clever_hans_images`, which learned the corner tag as a shortcut.
 
     Returns
     -------
@@ -73,13 +109,14 @@ def load_demo_model() -> keras.Model:
 
     Raises
     ------
+    ValueError
+        If ``name`` is not one of the shipped models.
     FileNotFoundError
-        If the weights file is missing; regenerate it with
-        ``python scripts/train_demo.py`` (in the repository).
+        If the weights file is missing (the message names the command that regenerates it).
     """
-    if not DEMO_MODEL_PATH.is_file():
-        raise FileNotFoundError(
-            f"demo model not found at {DEMO_MODEL_PATH}; "
-            "run `python scripts/train_demo.py` from the repository to create it"
-        )
-    return keras.models.load_model(DEMO_MODEL_PATH, compile=False)
+    path = _MODEL_FILES.get(name) if isinstance(name, str) else None
+    if path is None:
+        raise ValueError(f"name must be one of {sorted(_MODEL_FILES)}, got {name!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} model not found at {path}; run `{_TRAINING[name]}`")
+    return keras.models.load_model(path, compile=False)

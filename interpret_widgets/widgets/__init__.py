@@ -5,7 +5,10 @@ attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``) explain o
 a clicked class; the ``Dashboard`` puts them all around one shared selection. Every view is
 a :class:`View` (status line, error capture, validation, one update cycle, background work);
 the views of one model share a :class:`Selection` (images, classes, image, class, layer).
+The ``DatasetExplorer`` (whole data sets) is imported on first use: it brings scikit-learn.
 """
+
+from typing import Any
 
 from .activation_explorer import ActivationExplorer
 from .attribution import AttributionPanel
@@ -21,6 +24,7 @@ __all__ = [
     "AttributionPanel",
     "ClassBars",
     "Dashboard",
+    "DatasetExplorer",
     "FilterVisualizer",
     "GradCAMPanel",
     "GradientPanel",
@@ -28,3 +32,11 @@ __all__ = [
     "Selection",
     "View",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DatasetExplorer":
+        from .dataset_explorer import DatasetExplorer
+
+        return DatasetExplorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

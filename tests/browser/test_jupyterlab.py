@@ -263,3 +263,25 @@ def test_bad_input_reports_in_status(lab: Server, test_pages: object) -> None:
         ), text
     shot(page, "lab-bad-input")
     lab.shutdown_kernels()
+
+
+def test_dataset_explorer_click_moves_the_dashboard(lab: Server, test_pages: object) -> None:
+    """#15: the DatasetExplorer's scatter renders; a click on a point selects that image in
+    the explorer and in the linked Dashboard."""
+    page = test_pages("lab-dataset")
+    _run_notebook(page, lab, "own/dataset.ipynb", ".iw-dataset-scatter")
+    assert_no_error_outputs(page)
+    dots = page.locator(".iw-dataset-scatter .dot")
+    dots.first.wait_for(timeout=UPDATE_TIMEOUT_MS)
+    assert dots.count() == 200
+    caption = page.locator(".iw-dataset-caption").first
+    wait_text(caption, r"^image 0:")
+    header = page.locator(".iw-dashboard .iw-image-slider").first
+    assert slider_value(header) == "0"
+    dots.nth(57).click(force=True)
+    wait_text(caption, r"^image 57:")
+    page.wait_for_function(
+        "() => document.querySelector('.iw-dashboard .iw-image-slider .widget-readout')"
+        "?.textContent.trim() === '57'", timeout=UPDATE_TIMEOUT_MS)
+    shot(page.locator(".iw-dataset-explorer").first, "lab-dataset-explorer")
+    lab.shutdown_kernels()
