@@ -38,7 +38,7 @@ def evaluate(model: keras.Model, seed: int = 7, n: int = 2000) -> dict[str, floa
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=CLEVER_HANS_MODEL_PATH)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--train-size", type=int, default=8000)
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)

@@ -51,7 +51,7 @@ def test_the_model_uses_the_tag(hans_model):
     adapter = get_adapter(hans_model)
     with_tag = np.mean(adapter.logits(images[hans]).argmax(1) == CLEVER_HANS_CLASS)
     without = np.mean(adapter.logits(clean[hans]).argmax(1) == CLEVER_HANS_CLASS)
-    assert with_tag > 0.9 and without < with_tag - 0.3, (with_tag, without)
+    assert with_tag > 0.8 and without < with_tag - 0.5, (with_tag, without)
     # the tag alone turns other classes into the Clever Hans class far more often than chance
     others = np.stack([stamp_tag(x) for x in clean[~hans][:200]])
     share = np.mean(adapter.logits(others).argmax(1) == CLEVER_HANS_CLASS)
