@@ -8,7 +8,10 @@ Every interaction of the widgets on the demo model, one image at a time:
   ``target`` moves to a class not computed yet; target ≤ 1.1 × raw + 20 ms for Grad-CAM and
   saliency, ≤ 1.5 × raw + 20 ms for LRP (its own cost target is 1.5 × raw), where raw is one
   compiled forward+backward pass of the demo model on the same image;
-- a new image in the ActivationExplorer (one forward pass for all layers): reported.
+- a new image in the ActivationExplorer (one forward pass for all layers): reported;
+- a FilterVisualizer run (4 channels of relu2, 64 px, images every 10 steps) per step, next
+  to the bare ``FilterOptimizer.steps()`` loop of the same run: reported (the widget's
+  overhead is its progress, images and chart updates from the worker thread).
 
 The time stops when the observer chain returns, i.e. when the new PNG bytes are in the
 widget's trait, ready to be sent (no browser here). Run: ``python benchmarks/bench_widgets.py``
@@ -29,8 +32,10 @@ import numpy as np  # noqa: E402
 from common import median_time, raw_forward_backward  # noqa: E402
 
 from interpret_widgets.demo import CLASS_NAMES, demo_images, load_demo_model  # noqa: E402
+from interpret_widgets.methods.featviz import FilterOptimizer  # noqa: E402
 from interpret_widgets.widgets import (  # noqa: E402
     ActivationExplorer,
+    FilterVisualizer,
     GradCAMPanel,
     GradientPanel,
     LRPPanel,
@@ -62,7 +67,7 @@ def repeat(actions, png, check: bool = True, warmup: int = 3) -> list[float]:
 
 def explorer_times(model, images) -> dict[str, list[float]]:
     explorer = ActivationExplorer(model, images, list(CLASS_NAMES), layer="relu2")
-    png = lambda: bytes(explorer._map.value)  # noqa: E731
+    png = lambda: bytes(explorer.activation_map.image.value)  # noqa: E731
     acts = explorer.layer_activation()
     # Channels whose maps differ from one another (a dead ReLU channel is all zeros).
     live = [c for c in range(acts.shape[-1]) if np.ptp(acts[..., c]) > 0]
@@ -88,11 +93,13 @@ def explorer_times(model, images) -> dict[str, list[float]]:
     explorer.layer, explorer.grid_mode = "relu2", "all"
 
     def tile(i: int) -> None:
-        index = (list(explorer._grid_shown).index(explorer.channel) + 1) % 8
-        top, left = explorer._tile_origin(index)
-        height = explorer._grid_size[0]
-        data = {"click_x": left + 2.0, "click_y": height - (top + 2.0)}
-        explorer._on_grid_click(None, {"data": data})
+        # The click message bqplot's Image mark sends, in data coordinates (y up).
+        grid = explorer.grid
+        index = (grid.channels.index(explorer.channel) + 1) % 8
+        top, left, _, _ = grid.tile_box(index)
+        data = {"click_x": left + 2.0, "click_y": grid.size[0] - (top + 2.0)}
+        event = {"event": "element_click", "data": data}
+        grid.image_mark._handle_custom_msgs(grid.image_mark, event, [])
 
     out["ActivationExplorer grid-tile click (cached)"] = repeat(tile, png)
     explorer.image_index = 0
@@ -106,10 +113,41 @@ def explorer_times(model, images) -> dict[str, list[float]]:
     fresh = ActivationExplorer(model, images, list(CLASS_NAMES), layer="relu2", cache_size=1)
     out["ActivationExplorer image slider (new image: forward pass)"] = repeat(
         lambda i: setattr(fresh, "image_index", (fresh.image_index + 1) % len(images)),
-        lambda: bytes(fresh._map.value),
+        lambda: bytes(fresh.activation_map.image.value),
         warmup=2,
     )
     return out
+
+
+def filter_times(model, runs: int = 3, steps: int = 60) -> dict[str, list[float]]:
+    """Seconds per optimizer step: the FilterVisualizer's worker and the bare loop."""
+    channels = [0, 1, 2, 3]
+
+    def bare() -> float:
+        optimizer = FilterOptimizer(model, "relu2", channels, size=64, steps=steps, seed=0)
+        start = time.perf_counter()
+        for _ in optimizer.steps(every=10, images=True):
+            pass
+        return (time.perf_counter() - start) / steps
+
+    def widget() -> float:
+        viz = FilterVisualizer(model, layer="relu2", channels=channels, image_every=10)
+        viz.steps = steps
+        start = time.perf_counter()
+        viz.start()
+        if not viz.wait(600) or not viz.status.message.startswith("done"):
+            raise AssertionError(f"the run did not finish: {viz.status.message}")
+        return (time.perf_counter() - start) / steps
+
+    bare(), widget()  # warm-up: tracing
+    return {
+        "FilterOptimizer.steps() alone, per step (4 channels, 64 px)": [
+            bare() for _ in range(runs)
+        ],
+        "FilterVisualizer run, per step (same optimizer, live display)": [
+            widget() for _ in range(runs)
+        ],
+    }
 
 
 def click_times(panel) -> list[float]:
@@ -165,6 +203,7 @@ def main() -> None:
     if "--panels" not in sys.argv:  # (--panels: the attribution panels only)
         for name, times in explorer_times(model, images).items():
             rows.append((name, times, None if "new image" in name else cached))
+        rows += [(name, times, None) for name, times in filter_times(model).items()]
     # A panel's first computation runs in a worker thread (it traces the model): wait().
     cam = GradCAMPanel(model, images, names)
     cam.wait()

@@ -156,3 +156,17 @@ def test_model_accuracy_on_held_out_images(model) -> None:
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
     accuracy = float(np.mean(probs.argmax(axis=1) == labels))
     assert accuracy >= 0.95, accuracy
+
+
+def test_training_lives_outside_the_installed_package() -> None:
+    """TensorFlow training is a development script, not a module users install."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    assert importlib.util.find_spec("interpret_widgets.demo.train") is None
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_demo.py"
+    tree = ast.parse(script.read_text())
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert "main" in functions
+    assert "scripts/train_demo.py" in (script.parent / "train_demo.sh").read_text()

@@ -1,8 +1,10 @@
 """FilterVisualizer in Python: the real feature-visualization engine in a worker thread.
 
 Runs are short (tens of steps on a 16×16 model). Where a test needs to act at an exact
-step, it hooks the optimizer's own ``steps()`` generator (a real FilterOptimizer) to press
-Stop from inside the worker right after that step.
+step, it wraps the optimizer's own public ``steps()`` generator (a real FilterOptimizer) to
+press Stop from inside the worker right after that step. Tests use the public surface: the
+traits, ``start``/``stop``/``wait``, the controls and the components (``progress``,
+``pictures``, ``chart``) with the values a browser receives.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 import keras
 import numpy as np
 import pytest
+import traitlets
 from conftest import small_cnn
 from model_guard import untouched
 
@@ -29,27 +32,33 @@ def model() -> keras.Model:
     return small_cnn("dense")
 
 
-def stop_at(viz: FilterVisualizer, step: int) -> list[int]:
-    """Make the next run press Stop while ``step`` computes; returns the steps it saw."""
-    seen: list[int] = []
-    make = viz._make_optimizer
+@pytest.fixture
+def stop_at(monkeypatch):
+    """``stop_at(viz, step)``: the next runs press Stop while ``step`` computes.
 
-    def hooked(params: dict) -> FilterOptimizer:
-        optimizer = make(params)
-        steps = optimizer.steps
+    Wraps the optimizer's own public ``steps()`` generator; returns the steps it saw.
+    """
 
-        def watched(*args, **kwargs):
-            for progress in steps(*args, **kwargs):
+    def install(viz: FilterVisualizer, step: int) -> list[int]:
+        seen: list[int] = []
+        steps = FilterOptimizer.steps
+
+        def watched(self, *args, **kwargs):
+            for progress in steps(self, *args, **kwargs):
                 seen.append(progress.step)
                 if progress.step == step:  # Stop arrives while this step computes
-                    viz._stop_button.click()
+                    viz.stop_button.click()
                 yield progress
 
-        optimizer.steps = watched
-        return optimizer
+        monkeypatch.setattr(FilterOptimizer, "steps", watched)
+        return seen
 
-    viz._make_optimizer = hooked
-    return seen
+    return install
+
+
+def workers() -> list[threading.Thread]:
+    """The visualizers' worker threads still alive."""
+    return [t for t in threading.enumerate() if t.name.startswith("iw-filter-visualizer-")]
 
 
 def test_short_run_completes(model):
@@ -58,39 +67,39 @@ def test_short_run_completes(model):
         viz.steps = 20
         viz.image_every = 5
         assert viz.result is None and not viz.running
-        viz._start_button.click()
+        viz.start_button.click()
         assert viz.wait(60)
     assert not viz.running
     assert viz.status.state == "ok", viz.status.message
     assert viz.status.message.startswith("done: 20 steps")
-    assert viz._progress.max == 20 and viz._progress.value == 20
-    assert viz._progress_label.value.startswith("step 20 / 20 · ")
-    assert "steps/s" in viz._progress_label.value
+    assert viz.progress.total == 20 and viz.progress.step == 20
+    assert viz.progress.label.value.startswith("step 20 / 20 · ")
+    assert "steps/s" in viz.progress.label.value
     result = viz.result
     assert isinstance(result, FilterVisualization)
     assert result.images.shape == (3, 16, 16, 3)
     assert result.channels == (0, 3, 5) and result.layer == "conv_b"
-    assert viz._grid.value[:4] == b"\x89PNG"
-    assert viz._lines.y.shape == (3, 20)
-    np.testing.assert_allclose(viz._lines.y, result.objectives_history.T, rtol=1e-6)
-    assert list(viz._lines.labels) == ["ch 0", "ch 3", "ch 5"]
-    assert viz._stop_button.disabled
+    assert viz.pictures.image.value[:4] == b"\x89PNG"
+    assert viz.chart.lines.y.shape == (3, 20)
+    np.testing.assert_allclose(viz.chart.lines.y, result.objectives_history.T, rtol=1e-6)
+    assert list(viz.chart.lines.labels) == ["ch 0", "ch 3", "ch 5"]
+    assert viz.stop_button.disabled
 
 
-def test_stop_halts_within_one_step_and_keeps_images(model):
+def test_stop_halts_within_one_step_and_keeps_images(model, stop_at):
     viz = FilterVisualizer(model, layer="relu_a", channels=[1, 2])
     viz.steps = 400
     seen = stop_at(viz, 7)
     viz.start()
     assert viz.wait(60)
     assert seen[-1] == 7, "no step may run after the one during which Stop was pressed"
-    assert viz._progress.value == 7 < viz._progress.max == 400
+    assert viz.progress.step == 7 < viz.progress.total == 400
     assert viz.status.message == "stopped at step 7 / 400; images kept"
     assert viz.result.images.shape == (2, 16, 16, 3)
     assert viz.result.objectives_history.shape == (7, 2)
-    assert viz._grid.value
+    assert viz.pictures.image.value
     time.sleep(0.2)
-    assert viz._progress.value == 7
+    assert viz.progress.step == 7
 
 
 def test_stop_button_from_the_kernel(model):
@@ -98,45 +107,44 @@ def test_stop_button_from_the_kernel(model):
     viz.steps = 100_000
     viz.start()
     deadline = time.monotonic() + 30
-    while viz._progress.value < 3 and time.monotonic() < deadline:
+    while viz.progress.step < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    viz._stop_button.click()
+    viz.stop_button.click()
     assert viz.wait(10)
-    final = viz._progress.value
+    final = viz.progress.step
     assert 3 <= final < 100_000
     time.sleep(0.2)
-    assert viz._progress.value == final
+    assert viz.progress.step == final
     assert viz.result is not None and viz.result.objectives_history.shape[0] == final
 
 
-def test_double_start_runs_one_optimizer(model):
+def test_double_start_runs_one_optimizer(model, monkeypatch):
     viz = FilterVisualizer(model, channels=[0, 1])
     viz.steps = 30
     active, peak, runs = [0], [0], []
     lock = threading.Lock()
-    run = viz._run
+    steps = FilterOptimizer.steps
 
-    def counted(run_id, stop, params):
+    def counted(self, *args, **kwargs):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-            runs.append(run_id)
+            runs.append(self)
         try:
-            return run(run_id, stop, params)
+            yield from steps(self, *args, **kwargs)
         finally:
             with lock:
                 active[0] -= 1
 
-    viz._run = counted
-    viz._start_button.click()
-    first = viz._thread
-    viz._start_button.click()
-    viz._start_button.click()
+    monkeypatch.setattr(FilterOptimizer, "steps", counted)
+    viz.start_button.click()
+    viz.start_button.click()
+    viz.start_button.click()
     assert viz.wait(60)
-    assert not first.is_alive()
-    assert peak[0] == 1
-    assert runs[-1] == viz._run_id == 3
-    assert viz._progress.value == 30
+    assert workers() == []  # the first runs have ended too
+    assert peak[0] == 1  # never two optimizers at once
+    assert 1 <= len(runs) <= 3
+    assert viz.progress.step == 30
     assert viz.status.message.startswith("done: 30 steps")
 
 
@@ -145,14 +153,14 @@ def test_parameter_change_restarts(model):
     viz.steps = 100_000
     viz.start()
     deadline = time.monotonic() + 30
-    while viz._progress.value < 2 and time.monotonic() < deadline:
+    while viz.progress.step < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    old = viz._thread
-    viz._steps_input.value = 15  # a control moved during the run
-    assert viz._thread is not old
+    old = workers()
+    viz.steps_input.value = 15  # a control moved during the run
+    assert viz.running and workers() != old
     assert viz.wait(60)
-    assert not old.is_alive()
-    assert viz._progress.max == 15 and viz._progress.value == 15
+    assert workers() == []
+    assert viz.progress.total == 15 and viz.progress.step == 15
     assert viz.result.objectives_history.shape == (15, 1)
     # Without a run, a change starts nothing.
     viz.seed = 3
@@ -162,7 +170,7 @@ def test_parameter_change_restarts(model):
 def test_worker_error_in_status_line(model):
     viz = FilterVisualizer(model, layer="conv_b", channels=[0, 99])
     viz.steps = 5
-    viz._start_button.click()
+    viz.start_button.click()
     assert viz.wait(30)
     assert viz.status.state == "error"
     assert "channel 99 is out of range" in viz.status.message
@@ -179,21 +187,21 @@ def test_controls_and_channel_text(model):
     viz = FilterVisualizer(model)
     assert viz.layer == "conv_b"
     assert viz.channels == list(range(8))
-    assert viz._channels_text.value == "0-7"
+    assert viz.channels_text.value == "0-7"
     assert viz.size == 16
-    viz._channels_text.value = "1-3, 9 11"
+    viz.channels_text.value = "1-3, 9 11"
     assert viz.channels == [1, 2, 3, 9, 11]
-    viz._channels_text.value = "5-2"
+    viz.channels_text.value = "5-2"
     assert viz.channels == [1, 2, 3, 9, 11]
     assert viz.status.state == "error" and "backwards" in viz.status.message
-    assert viz._channels_text.value == "1-3, 9, 11"
+    assert viz.channels_text.value == "1-3, 9, 11"
     viz.channels = [4, 5, 6]
-    assert viz._channels_text.value == "4-6"
-    viz._layer_select.value = "conv_a"
-    viz._param_select.value = "pixel"
-    viz._lr_input.value = 0.1
-    viz._size_input.value = 24
-    viz._seed_input.value = 4
+    assert viz.channels_text.value == "4-6"
+    viz.layer_select.value = "conv_a"
+    viz.param_select.value = "pixel"
+    viz.lr_input.value = 0.1
+    viz.size_input.value = 24
+    viz.seed_input.value = 4
     assert viz.parameters() == {
         "layer": "conv_a",
         "channels": [4, 5, 6],
@@ -203,20 +211,22 @@ def test_controls_and_channel_text(model):
         "parametrization": "pixel",
         "seed": 4,
     }
-    labels = dict(viz._layer_select.options)
+    labels = dict(viz.layer_select.options)
     assert labels["pool_a · (8, 8, 8)"] == "pool_a"
-    viz.layer = "gap"
-    assert viz.layer == "conv_a" and viz._layer_select.value == "conv_a"
+    with pytest.raises(traitlets.TraitError, match="no 4-D output"):
+        viz.layer = "gap"
+    assert viz.layer == "conv_a" and viz.layer_select.value == "conv_a"
     assert viz.status.state == "error" and "'gap' has no 4-D output" in viz.status.message
-    assert FilterVisualizer(model, layer="logits").layer == "conv_b"
+    fallback = FilterVisualizer(model, layer="logits")
+    assert fallback.layer == "conv_b" and "'logits' has no 4-D output" in fallback.status.message
     classes = {
-        "iw-progress": viz._progress,
-        "iw-progress-label": viz._progress_label,
-        "iw-start": viz._start_button,
-        "iw-stop": viz._stop_button,
-        "iw-filter-grid": viz._grid,
-        "iw-objective-chart": viz._chart,
-        "iw-filter-layer": viz._layer_select,
+        "iw-progress": viz.progress.bar,
+        "iw-progress-label": viz.progress.label,
+        "iw-start": viz.start_button,
+        "iw-stop": viz.stop_button,
+        "iw-filter-grid": viz.pictures.image,
+        "iw-objective-chart": viz.chart.figure,
+        "iw-filter-layer": viz.layer_select,
         "iw-status": viz.status,
     }
     for name, widget in classes.items():
@@ -247,7 +257,7 @@ def test_model_without_spatial_layers():
     dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="flat")
     viz = FilterVisualizer(dense)
     assert viz.status.state == "error" and "no layer with a 4-D" in viz.status.message
-    assert viz._start_button.disabled
+    assert viz.start_button.disabled
 
 
 def test_demo_model():
@@ -269,9 +279,9 @@ def test_demo_model():
 def test_layer_change_keeps_the_channels_the_new_layer_has(model):
     """conv_b has 12 channels, conv_a 8: channels beyond the new layer's are dropped."""
     viz = FilterVisualizer(model, layer="conv_b", channels=[1, 9, 11])
-    viz._layer_select.value = "conv_a"
+    viz.layer_select.value = "conv_a"
     assert viz.layer == "conv_a" and viz.channels == [1]
-    assert viz._channels_text.value == "1"
+    assert viz.channels_text.value == "1"
     assert viz.status.state == "ok" and "8 channels" in viz.status.message
     viz.layer = "conv_b"
     viz.channels = [9, 11]
@@ -279,3 +289,24 @@ def test_layer_change_keeps_the_channels_the_new_layer_has(model):
     assert viz.channels == list(range(8))
     viz.layer = "conv_b"  # every channel of conv_a exists in conv_b: nothing changes
     assert viz.channels == list(range(8))
+
+
+def test_invalid_values_raise_and_show_in_the_status_line(model):
+    viz = FilterVisualizer(model, layer="conv_b", channels=[0, 1])
+    cases = [
+        ("parametrization", "wavelet", "'fourier' or 'pixel'"),
+        ("steps", 0, "steps must be within 1..100000"),
+        ("learning_rate", 0.0, "learning_rate must be within"),
+        ("size", 4, "size must be within 8..1024"),
+        ("seed", -1, "seed must be within"),
+        ("image_every", 0, "image_every must be within"),
+        ("channels", [], "non-negative"),
+        ("channels", [2, -1], "non-negative"),
+    ]
+    for name, value, message in cases:
+        before = getattr(viz, name)
+        with pytest.raises(traitlets.TraitError):
+            setattr(viz, name, value)
+        assert getattr(viz, name) == before, name  # nothing clamps
+        assert viz.status.state == "error" and message in viz.status.message, name
+    assert viz.parameters()["steps"] == 256 and not viz.running

@@ -2,7 +2,7 @@
 
 ``demo_images`` renders labelled "shapes on clutter" images with ground-truth
 object masks; ``load_demo_model`` returns the CNN trained on them (see
-:mod:`interpret_widgets.demo.train` to regenerate it).
+``scripts/train_demo.py`` in the repository to regenerate it).
 """
 
 from interpret_widgets.demo.model import DEMO_MODEL_PATH, build_demo_model, load_demo_model

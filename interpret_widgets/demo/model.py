@@ -75,11 +75,11 @@ def load_demo_model() -> keras.Model:
     ------
     FileNotFoundError
         If the weights file is missing; regenerate it with
-        ``python -m interpret_widgets.demo.train``.
+        ``python scripts/train_demo.py`` (in the repository).
     """
     if not DEMO_MODEL_PATH.is_file():
         raise FileNotFoundError(
             f"demo model not found at {DEMO_MODEL_PATH}; "
-            "run `python -m interpret_widgets.demo.train` to create it"
+            "run `python scripts/train_demo.py` from the repository to create it"
         )
     return keras.models.load_model(DEMO_MODEL_PATH, compile=False)

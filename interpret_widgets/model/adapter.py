@@ -342,6 +342,44 @@ class ModelAdapter:
         """
         return [self.name_of(e) for e in self.spatial_layers() if e.kind != "model"]
 
+    # -- weights for display ---------------------------------------------------------------
+    def kernel_layer(self, layer: str | Any) -> str | None:
+        """Name of the 2-D convolution producing ``layer``, or the nearest one before it.
+
+        Views of a ReLU or pooling layer show the kernels of the convolution that feeds it;
+        ``None`` where no plain convolution (kind ``"conv"`` with a 4-D output) precedes it.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`resolve_layer`, if ``layer`` is not a layer of the model.
+        """
+        entry = self.resolve_layer(layer)
+        position = next(i for i, e in enumerate(self.layers) if e is entry)
+        for candidate in reversed(self.layers[: position + 1]):
+            if candidate.kind == "conv" and len(candidate.output_shape) == 4:
+                return self.name_of(candidate)
+        return None
+
+    def kernels(self, layer: str | Any) -> np.ndarray:
+        """A float32 copy of a 2-D convolution's kernel, ``(kh, kw, c_in, c_out)``.
+
+        A copy, so that a view can never write into the model's weights.
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is not a plain 2-D convolution (see :meth:`kernel_layer`), or not a
+            layer of the model.
+        """
+        entry = self.resolve_layer(layer)
+        if entry.kind != "conv" or len(entry.output_shape) != 4:
+            raise ValueError(
+                f"layer {self.name_of(entry)!r} is a {entry.kind!r} layer with output shape "
+                f"{entry.output_shape}; kernels are read from a 2-D convolution"
+            )
+        return np.array(backend.to_numpy(entry.layer.kernel), dtype=np.float32, copy=True)
+
 
 def _dense_logits(layer: keras.layers.Dense) -> Callable[[Any], Any]:
     """The affine part of a Dense layer, reading the layer's own variables."""

@@ -12,9 +12,11 @@ from .maps import (
     to_uint8_image,
 )
 from .png import to_png, upscale, upscale_factor
+from .volume import activation_volume
 
 __all__ = [
     "NORMALIZATIONS",
+    "activation_volume",
     "colorize",
     "grid_position",
     "normalize",

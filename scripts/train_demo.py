@@ -1,10 +1,10 @@
 """Train the demo CNN and write ``demo_model.keras``.
 
-Usage::
+Usage (from the repository root; TensorFlow training is a development tool, so it lives
+in ``scripts/`` and not in the installed package)::
 
-    python -m interpret_widgets.demo.train [--out PATH] [--epochs N]
-                                           [--train-size N] [--seed S]
-                                           [--cam-weight W]
+    python scripts/train_demo.py [--out PATH] [--epochs N] [--train-size N] [--seed S]
+                                 [--cam-weight W]
 
 Training images come from :func:`~interpret_widgets.demo.shapes.demo_images`
 with seed ``1000 + seed`` (validation: ``2000 + seed``); tests and examples use
@@ -16,8 +16,8 @@ as TensorFlow allows.
 The shipped ``demo_model.keras`` was made in two stages (about 20 minutes on 2 cores);
 ``bash scripts/train_demo.sh`` runs both::
 
-    python -m interpret_widgets.demo.train --cam-weight 0 --epochs 8 --out /tmp/stage1.keras
-    python -m interpret_widgets.demo.train --init /tmp/stage1.keras --epochs 3 \
+    python scripts/train_demo.py --cam-weight 0 --epochs 8 --out /tmp/stage1.keras
+    python scripts/train_demo.py --init /tmp/stage1.keras --epochs 3 \
         --learning-rate 5e-4 --cam-weight 1.0
 
 (held-out accuracy 100 % on ``demo_images(1000, seed=7)``, Grad-CAM pointing game 99.5 %
@@ -35,15 +35,18 @@ makes Grad-CAM demos misleading; ``--cam-weight 0`` gives plain training.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's package
 
-from interpret_widgets.demo.model import DEMO_MODEL_PATH, build_demo_model
-from interpret_widgets.demo.shapes import IMAGE_SIZE, demo_images
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from interpret_widgets.demo.model import DEMO_MODEL_PATH, build_demo_model  # noqa: E402
+from interpret_widgets.demo.shapes import IMAGE_SIZE, demo_images  # noqa: E402
 
 TRAIN_SEED_OFFSET = 1000
 VAL_SEED_OFFSET = 2000

@@ -1,0 +1,26 @@
+"""Small parts the views are composed of, each with a small public surface.
+
+Views link their traits to these with ``traitlets.link``; tests use the same surface.
+"""
+
+from .activation_map import ActivationMap
+from .channel_grid import ChannelGrid
+from .channel_stats import ChannelStatistics
+from .image_picker import ImagePicker
+from .kernel_view import KernelView
+from .objective_chart import ObjectiveChart
+from .picture_grid import PictureGrid
+from .step_progress import StepProgress
+from .volume_view import VolumeView
+
+__all__ = [
+    "ActivationMap",
+    "ChannelGrid",
+    "ChannelStatistics",
+    "ImagePicker",
+    "KernelView",
+    "ObjectiveChart",
+    "PictureGrid",
+    "StepProgress",
+    "VolumeView",
+]
