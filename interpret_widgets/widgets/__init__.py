@@ -7,6 +7,7 @@ a :class:`View` (status line, error capture, validation, one update cycle, backg
 the views of one model share a :class:`Selection` (images, classes, image, class, layer).
 """
 
+from .ablation_panel import AblationPanel
 from .activation_explorer import ActivationExplorer
 from .attribution import AttributionPanel
 from .class_bars import ClassBars
@@ -17,6 +18,7 @@ from .selection import Selection
 from .view import View
 
 __all__ = [
+    "AblationPanel",
     "ActivationExplorer",
     "AttributionPanel",
     "ClassBars",
