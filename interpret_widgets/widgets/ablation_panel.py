@@ -145,7 +145,7 @@ class AblationPanel(SelectionTraits, View):
         self.bars_after.figure.add_class("iw-class-bars-after")
         self.cam_before = image_widget(CAM_SIZE).add_class("iw-ablation-cam-before")
         self.cam_after = image_widget(CAM_SIZE).add_class("iw-ablation-cam-after")
-        self.caption_before = widgets.HTML("<b>original</b>")
+        self.caption_before = widgets.HTML().add_class("iw-ablation-caption-before")
         self.caption_after = widgets.HTML().add_class("iw-ablation-caption")
         for control, name in (
             (self.layer_dropdown, "layer"),
@@ -163,9 +163,12 @@ class AblationPanel(SelectionTraits, View):
         knockout = widgets.HBox(
             [self.k_input, self.knock_top_button, self.keep_top_button, self.reset_button]
         )
+        column = widgets.Layout(min_width="290px", flex="0 0 auto")
         compare = widgets.HBox([
-            widgets.VBox([self.caption_before, self.cam_before, self.bars_before.figure]),
-            widgets.VBox([self.caption_after, self.cam_after, self.bars_after.figure]),
+            widgets.VBox([self.caption_before, self.cam_before, self.bars_before.figure],
+                         layout=column),
+            widgets.VBox([self.caption_after, self.cam_after, self.bars_after.figure],
+                         layout=column),
         ])  # fmt: skip
         self.children = [
             widgets.HBox([self.layer_dropdown, self.method_buttons]),
@@ -313,11 +316,14 @@ class AblationPanel(SelectionTraits, View):
         probabilities = softmax(scores)
         self.result.update(scores=scores, probabilities=probabilities, cam=cam)
         before = self.result["probabilities_before"][self.target]
+        self.caption_before.value = (
+            f"<b>original</b><br>p({self.selection.class_name()}) {before:.2f}"
+        )
         with hold_sync_all(self.cam_after, self.caption_after):
             set_png(self.cam_after, overlay(x[0], cam))
             self.caption_after.value = (
-                f"<b>{len(knocked)} channel(s) knocked out</b> · p({self.selection.class_name()})"
-                f" {before:.2f} → {probabilities[self.target]:.2f}"
+                f"<b>{len(knocked)} channel(s) knocked out</b><br>"
+                f"p({self.selection.class_name()}) {before:.2f} → {probabilities[self.target]:.2f}"
             )
         self.bars_after.update(probabilities, self.target)
         self.status.show(
