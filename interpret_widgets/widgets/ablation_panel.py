@@ -140,8 +140,8 @@ class AblationPanel(SelectionTraits, View):
         self.reset_button = widgets.Button(description="reset").add_class("iw-ablation-reset")
         self.grid = KnockoutGrid(top_k=16)
         self.grid.add_class("iw-knockout-grid")
-        self.bars_before = ClassBars(names, width=280, height=200)
-        self.bars_after = ClassBars(names, width=280, height=200)
+        self.bars_before = ClassBars(names, width=250, height=200)
+        self.bars_after = ClassBars(names, width=250, height=200)
         self.bars_after.figure.add_class("iw-class-bars-after")
         self.cam_before = image_widget(CAM_SIZE).add_class("iw-ablation-cam-before")
         self.cam_after = image_widget(CAM_SIZE).add_class("iw-ablation-cam-after")
@@ -163,7 +163,7 @@ class AblationPanel(SelectionTraits, View):
         knockout = widgets.HBox(
             [self.k_input, self.knock_top_button, self.keep_top_button, self.reset_button]
         )
-        column = widgets.Layout(min_width="290px", flex="0 0 auto")
+        column = widgets.Layout(min_width="255px", flex="0 0 auto")
         compare = widgets.HBox([
             widgets.VBox([self.caption_before, self.cam_before, self.bars_before.figure],
                          layout=column),
@@ -173,7 +173,7 @@ class AblationPanel(SelectionTraits, View):
         self.children = [
             widgets.HBox([self.layer_dropdown, self.method_buttons]),
             knockout,
-            widgets.HBox([self.grid, compare]),
+            widgets.HBox([self.grid, compare], layout=widgets.Layout(flex_flow="row wrap")),
             widgets.HTML("<b>Pruning</b>: accuracy as filters are zeroed, per criterion"),
             self.pruning_controls,
             self.chart,

@@ -36,6 +36,9 @@ class KnockoutGrid(ChannelGrid):
     def __init__(self, top_k: int = 16, tile_size: int = 48, **kwargs: Any) -> None:
         self._order: np.ndarray | None = None
         super().__init__(top_k=top_k, tile_size=tile_size, **kwargs)
+        # Narrow controls: the grid sits beside the before/after columns.
+        self.mode_buttons.description = ""
+        self.page_slider.layout.width = "220px"
         scales = self.image_mark.scales
         self.crosses = bqplot.Lines(
             x=[], y=[], scales=scales, colors=[CROSS_COLOUR], stroke_width=2
