@@ -19,6 +19,7 @@ _LAZY_WIDGETS = {
     "LRPPanel": "interpret_widgets.widgets",
     "GradientPanel": "interpret_widgets.widgets",
     "Dashboard": "interpret_widgets.widgets",
+    "AblationPanel": "interpret_widgets.widgets",
     "DatasetExplorer": "interpret_widgets.widgets",
 }
 

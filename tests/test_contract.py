@@ -183,6 +183,9 @@ EVERY_METHOD = {
         m, get_adapter(m).cam_layer(None).name, [0, 1], steps=2
     ),
     "ablate": lambda m, x: methods.ablate(m, x, get_adapter(m).cam_layer(None).name, [0, 1]),
+    "ablated_grad_cam": lambda m, x: methods.ablated_grad_cam(
+        m, x, get_adapter(m).cam_layer(None).name, [0, 1]
+    ),
     "channel_importance": lambda m, x: methods.channel_importance(
         m, x, get_adapter(m).cam_layer(None).name
     ),
@@ -236,6 +239,7 @@ def test_layer_table_lists_nested_layers(nested):
 #: Ablation and pruning outputs: shapes and dtypes on every model.
 ABLATION_SHAPES = {
     "ablate": lambda m, x, layer: methods.ablate(m, x, layer, 0),
+    "ablated_grad_cam": lambda m, x, layer: methods.ablated_grad_cam(m, x, layer, 0),
     "channel_importance": lambda m, x, layer: methods.channel_importance(m, x, layer),
     "layer_relevance": lambda m, x, layer: methods.layer_relevance(m, x, layer),
 }
@@ -246,7 +250,12 @@ def test_ablation_shapes(name, cnn, images16):
     with untouched(cnn):
         out = ABLATION_SHAPES[name](cnn, images16, "conv_b")
     assert isinstance(out, np.ndarray) and out.dtype == np.float32
-    expected = {"ablate": (3, 5), "channel_importance": (3, 12), "layer_relevance": (3, 8, 8, 12)}
+    expected = {
+        "ablate": (3, 5),
+        "ablated_grad_cam": (3, 8, 8),
+        "channel_importance": (3, 12),
+        "layer_relevance": (3, 8, 8, 12),
+    }
     assert out.shape == expected[name]
     assert np.all(np.isfinite(out)) and np.any(out != 0)
 

@@ -136,6 +136,7 @@ def test_layer_cam_on_dense_layer(model, x):
 #: Ablation and pruning functions that take images, as (model, x) calls.
 ABLATION = {
     "ablate": lambda m, x: methods.ablate(m, x, "conv_b", [0]),
+    "ablated_grad_cam": lambda m, x: methods.ablated_grad_cam(m, x, "conv_b", [0]),
     "channel_importance": lambda m, x: methods.channel_importance(m, x, "conv_b"),
     "pruning_curve": lambda m, x: methods.pruning_curve(m, x, amounts=(0.0,)),
     "prune_relevance": lambda m, x: methods.prune(m, 0.5, "relevance", x=x),

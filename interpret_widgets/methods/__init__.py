@@ -3,7 +3,7 @@
 Importing this package loads no widget library.
 """
 
-from .ablation import ablate, channel_importance
+from .ablation import ablate, ablated_grad_cam, channel_importance
 from .activations import activations
 from .cam import grad_cam, grad_cam_plus_plus, layer_cam
 from .faithfulness import curve_auc, deletion_curve, insertion_curve
@@ -34,6 +34,7 @@ __all__ = [
     "RandomizationResult",
     "Stopped",
     "ablate",
+    "ablated_grad_cam",
     "activations",
     "channel_importance",
     "curve_auc",

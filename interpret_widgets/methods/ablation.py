@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from ..model import GraphSplit, get_adapter
+from .cam import combine, gradcam_weights
 from .featviz.arguments import positive_int
 from .gradients import Target
 from .lrp import layer_relevance
@@ -71,6 +72,50 @@ def ablate(
     keep = np.ones((len(batch), split.channels), dtype=np.float32)
     keep[:, chosen] = 0.0
     return split.scores(split.boundary(batch), np.arange(len(batch)), keep, fill)
+
+
+def ablated_grad_cam(
+    model: keras.Model,
+    x: np.ndarray,
+    layer: str | Any,
+    channels: int | Sequence[int],
+    target: Target = None,
+    cam_layer: str | Any | None = None,
+    value: float = 0.0,
+) -> np.ndarray:
+    """Grad-CAM ``(N, h, w)`` float32 of the model with ``channels`` of ``layer`` ablated.
+
+    The same map as :func:`~.cam.grad_cam` at ``cam_layer`` (``None``: the last 4-D layer),
+    computed on the model as :func:`ablate` runs it: the channels take ``value`` at every
+    position, in the forward and the backward pass. ``target=None`` is each image's top
+    class *after* the ablation. The model itself is not changed; a new channel selection
+    does not retrace (the mask is a tensor argument of one compiled probe).
+
+    Raises
+    ------
+    ValueError
+        On a channel index out of range, a layer without a channel axis, a ``cam_layer``
+        without spatial axes, a non-finite ``value``, bad ``x`` or ``target``.
+    TypeError
+        If ``channels`` is not an int or a sequence of ints, or ``value`` not a number.
+
+    References
+    ----------
+    Selvaraju et al. (2017), "Grad-CAM"; Zhou et al. (2018), "Revisiting the Importance
+    of Individual Units in CNNs via Ablation".
+    """
+    adapter = get_adapter(model)
+    entry = adapter.resolve_layer(layer)
+    split = GraphSplit(adapter, entry, adapter.name_of(entry))
+    chosen = channel_indices(channels, split.channels, adapter.name_of(entry))
+    fill = check_value(value)
+    watched = adapter.cam_layer(cam_layer)
+    batch = adapter.check_input(x)
+    targets = adapter.check_targets(target, len(batch))
+    keep = np.ones((len(batch), split.channels), dtype=np.float32)
+    keep[:, chosen] = 0.0
+    acts, grads, _ = split.masked_layer_gradients(batch, keep, fill, targets, watched)
+    return combine(acts, grads, gradcam_weights)
 
 
 def channel_importance(

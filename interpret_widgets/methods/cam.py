@@ -68,6 +68,11 @@ def class_activation_map(
     batch = adapter.check_input(x)
     targets = adapter.check_targets(target, len(batch))
     _, acts, grads, _ = adapter.layer_gradients(batch, targets, entry)
+    return combine(acts, grads, weights)
+
+
+def combine(acts: np.ndarray, grads: np.ndarray, weights: ChannelWeights) -> np.ndarray:
+    """ReLU(Σ_k w_k A^k) ``(N, h, w)`` float32 from activations and their score gradients."""
     w = weights(acts, grads)
     pattern = "nhwk,nk->nhw" if w.ndim == 2 else "nhwk,nhwk->nhw"
     cam = np.einsum(pattern, acts.astype(np.float64), w.astype(np.float64))

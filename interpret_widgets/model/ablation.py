@@ -110,6 +110,51 @@ class GraphSplit:
         )
         return backend.to_numpy(logits)
 
+    def masked_layer_gradients(
+        self, x: np.ndarray, keep: np.ndarray, value: float, targets: np.ndarray,
+        entry: LayerEntry,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Activations of ``entry`` and their target-score gradients, channels masked.
+
+        The whole flat graph runs with the cut layer's channels where ``keep`` (``(N,
+        channels)`` of 0 and 1) is 0 set to ``value``, as :meth:`scores` does; the tape
+        watches ``entry``'s output (after the mask, when it is the cut layer itself).
+        Compiled once per (cut layer, watched layer). Returns activations, gradients and
+        the targets used (negative targets become the masked model's top class).
+        """
+        cut, watched = self.entry.output_key, entry.output_key
+        shape = (-1,) + (1,) * (self.rank - 2) + (self.channels,)
+
+        def make() -> Any:
+            def forward_backward(inputs: Any, keep: Any, value: Any, classes: Any) -> Any:
+                mask = ops.reshape(keep, shape) > 0.5
+                with backend.gradient_tape() as tape:
+
+                    def hook(k: int, tensor: Any) -> Any:
+                        if k == cut:
+                            tensor = ops.where(mask, tensor, ops.cast(value, tensor.dtype))
+                        if k == watched:
+                            tape.watch(tensor)
+                        return tensor
+
+                    values = self.adapter.run(inputs, on_output=hook, replace=self.replace)
+                    logits = values[self.score_key]
+                    classes = backend.select_targets(logits, classes)
+                    scores = backend.gather_rows(logits, classes)
+                acts = values[watched]
+                return acts, tape.gradient(scores, acts), classes
+
+            return forward_backward
+
+        probe = self.adapter._probe(("ablation_gradients", cut, watched), make)
+        acts, grads, classes = probe(
+            self.adapter._tensor(x),
+            backend.to_tensor(np.asarray(keep, dtype=np.float32)),
+            backend.to_tensor(np.float32(value)),
+            backend.to_tensor(np.asarray(targets), "int32"),
+        )
+        return backend.to_numpy(acts), backend.to_numpy(grads), classes.numpy()
+
 
 def _needed(steps: list[Step], keys: Iterable[int]) -> list[Step]:
     """The steps (in order) that the tensors ``keys`` depend on."""

@@ -10,6 +10,7 @@ The ``DatasetExplorer`` (whole data sets) is imported on first use: it brings sc
 
 from typing import Any
 
+from .ablation_panel import AblationPanel
 from .activation_explorer import ActivationExplorer
 from .attribution import AttributionPanel
 from .class_bars import ClassBars
@@ -20,6 +21,7 @@ from .selection import Selection
 from .view import View
 
 __all__ = [
+    "AblationPanel",
     "ActivationExplorer",
     "AttributionPanel",
     "ClassBars",

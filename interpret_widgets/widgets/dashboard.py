@@ -22,7 +22,7 @@ from .panel_view import PIXELATED_CSS
 from .selection import Selection, SelectionTraits, prepare_images
 from .view import View
 
-TABS = ("Activations", "Grad-CAM", "LRP", "Gradients", "Filters")
+TABS = ("Activations", "Grad-CAM", "LRP", "Gradients", "Filters", "Ablation")
 
 
 class Dashboard(SelectionTraits, View):
@@ -133,6 +133,7 @@ class Dashboard(SelectionTraits, View):
 
     # -- panels ------------------------------------------------------------------------------
     def _factories(self) -> dict[str, Callable[[], widgets.Widget]]:
+        from .ablation_panel import AblationPanel
         from .activation_explorer import ActivationExplorer
         from .filter_visualizer import FilterVisualizer
         from .panels import GradCAMPanel, GradientPanel, LRPPanel
@@ -147,6 +148,7 @@ class Dashboard(SelectionTraits, View):
             "LRP": lambda: LRPPanel(**shared),
             "Gradients": lambda: GradientPanel(**shared),
             "Filters": lambda: FilterVisualizer(self.model, layer=self.layer or None),
+            "Ablation": lambda: AblationPanel(selection=selection, labels=self._labels),
         }
 
     def _build(self, name: str) -> None:

@@ -191,6 +191,63 @@ def test_lrp_composite(quickstart: object) -> None:
     shot(page, "lab-lrp-after")
 
 
+def _line_points(line: object) -> int:
+    """Points of a bqplot line: the commands of its SVG path ("M…L…L…")."""
+    d = line.get_attribute("d") or ""
+    return len(re.findall(r"[ML]", d))
+
+
+def test_ablation_panel(quickstart: object) -> None:
+    """Scenario 8: two tile clicks knock channels out: the class bars after the ablation and
+    its Grad-CAM change; a pruning run draws its line point by point."""
+    page = quickstart
+    open_tab(page, "Ablation")
+    panel = visible(page, ".iw-ablation-panel")
+    cam = panel.locator("img.iw-ablation-cam-after")
+    caption = panel.locator(".iw-ablation-caption")
+    bars = panel.locator(".iw-class-bars-after")
+    src = wait_img_loaded(page, cam, DASHBOARD_TIMEOUT_MS)
+    text = wait_text(caption, r"^0 channel")
+    probabilities = bars.locator("text").all_text_contents()
+    shot(page, "lab-ablation-before")
+
+    # The middle of tiles 1 and 2 of the top-16 grid (4 × 4 tiles filling the figure).
+    box = panel.locator(".iw-activation-grid").first.bounding_box()
+    for count, index in enumerate((1, 2), start=1):
+        x = box["x"] + (index % 4 + 0.5) * box["width"] / 4
+        y = box["y"] + (index // 4 + 0.5) * box["height"] / 4
+        page.mouse.click(x, y)
+        text = wait_text(caption, rf"^{count} channel")
+        src = wait_img_changed(page, cam, src)
+    page.wait_for_function(
+        "([el, old]) => [...el.querySelectorAll('text')].map(t => t.textContent).join('|') "
+        "!== old",
+        arg=[bars.element_handle(), "|".join(probabilities)],
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+    assert "→" in text
+    assert_colourful(shot(cam, "lab-ablation-cam-after"), "the ablated Grad-CAM")
+    shot(page, "lab-ablation-after-two-clicks")
+
+    line = panel.locator(".iw-pruning-accuracy path.line").first
+    panel.locator("button.iw-pruning-run").click()
+    seen: list[int] = []
+    status = panel.locator(".iw-status")
+    for _ in range(600):  # poll the drawn line while the curve is measured
+        points = _line_points(line) if line.count() else 0
+        if not seen or points != seen[-1]:
+            seen.append(points)
+        if "done" in status.inner_text():
+            break
+        page.wait_for_timeout(50)
+    seen.append(_line_points(line))
+    assert seen[-1] == 10, seen  # the ten default amounts
+    grown = [n for n in seen if 2 < n < 10]
+    assert len(grown) >= 2, f"the line did not grow point by point: {seen}"
+    assert_not_blank(shot(panel.locator(".iw-pruning-accuracy"), "lab-pruning-chart"), "chart")
+    shot(page, "lab-ablation-pruning")
+
+
 def _step(text: str) -> int:
     match = re.search(r"step (\d+) /", text)
     assert match, f"no step in {text!r}"

@@ -8,8 +8,10 @@ from .channel_grid import ChannelGrid
 from .channel_stats import ChannelStatistics
 from .image_picker import ImagePicker
 from .kernel_view import KernelView
+from .knockout_grid import KnockoutGrid
 from .objective_chart import ObjectiveChart
 from .picture_grid import PictureGrid
+from .pruning_chart import PruningChart
 from .step_progress import StepProgress
 from .volume_view import VolumeView
 
@@ -19,8 +21,10 @@ __all__ = [
     "ChannelStatistics",
     "ImagePicker",
     "KernelView",
+    "KnockoutGrid",
     "ObjectiveChart",
     "PictureGrid",
+    "PruningChart",
     "StepProgress",
     "VolumeView",
 ]
