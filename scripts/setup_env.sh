@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment and install the package into it.
 #   scripts/setup_env.sh demo   -> runtime + demo server (JupyterLab, Notebook 7, Voila)
-#   scripts/setup_env.sh test   -> the above + test tools, and Debian's Chromium for the browser suite
+#   scripts/setup_env.sh test   -> the above + test tools, Ray (the [scale] extra) and Debian's Chromium
 # VENV (default: .venv in the repo) and PYTHON (default: python3.11 or python3) can be overridden.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 # tensorflow-cpu is our own environments' backend; an existing tensorflow build also works.
 extras="cpu,demo"
-[ "$what" = "test" ] && extras="cpu,demo,test"
+[ "$what" = "test" ] && extras="cpu,demo,test,scale"
 echo "[setup] pip install -e .[$extras]"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
 
