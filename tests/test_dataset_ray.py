@@ -17,9 +17,23 @@ from interpret_widgets.demo import demo_images
 ray = pytest.importorskip("ray", reason="Ray is the optional [scale] extra")
 
 
+def _start_local_ray(attempts: int = 3) -> None:
+    """``ray.init(num_cpus=2)``, tried again if the node times out while starting: on a
+    loaded 2-core machine Ray's dashboard agent can start slower than the raylet waits."""
+    for attempt in range(attempts):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            return
+        except Exception as error:  # noqa: BLE001 - Ray raises a bare Exception here
+            ray.shutdown()
+            if "timed out during startup" not in str(error) or attempt == attempts - 1:
+                raise
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # no usage report to any host
+    _start_local_ray()
     # this module's functions travel to the workers by value (tests/ is not on their path)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield
