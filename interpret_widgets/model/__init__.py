@@ -9,6 +9,7 @@ from .kinds import (
     activation_name,
     applies_softmax,
     layer_kind,
+    operation_kind,
     propagation_kind,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "flatten_model",
     "get_adapter",
     "layer_kind",
+    "operation_kind",
     "propagation_kind",
     "run_graph",
 ]
