@@ -8,6 +8,7 @@ from .kinds import (
     activation_name,
     applies_softmax,
     layer_kind,
+    operation_kind,
     propagation_kind,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "flatten_model",
     "get_adapter",
     "layer_kind",
+    "operation_kind",
     "propagation_kind",
     "run_graph",
 ]

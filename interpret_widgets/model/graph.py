@@ -4,7 +4,7 @@ Keras 3 runs a nested model (an application inside a Sequential) as one opaque s
 layers inside it have no tensors connected to the outer inputs. We walk the functional graphs
 once, expanding every nested functional or Sequential model in place, and keep a list of
 steps ``(operation, argument template, output keys)`` in topological order. Executing the
-list on real tensors calls each layer exactly as Keras does (inference mode), but lets the
+list on real tensors calls each layer as ``model.predict`` does (inference mode), but lets the
 probes read or watch any intermediate tensor. Nothing is added to the model: walking reads
 the existing nodes, and eager or traced calls on real tensors create no new ones.
 """
@@ -239,6 +239,12 @@ def run_graph(
 ) -> dict[int, Any]:
     """Execute the flat graph on real tensors and return every tensor by key.
 
+    Every layer that takes a ``training`` argument is called with ``training=False``, also
+    where the functional graph recorded ``training=True``: Keras records the *default* of a
+    layer's ``call`` there, and augmentation layers (``RandomFlip``, ``RandomRotation``…)
+    default to ``True``, so the model's own ``model(x)`` would flip and rotate the image.
+    The methods explain the model at inference, as ``model.predict`` runs it.
+
     ``on_output(key, tensor)`` sees each new tensor and may return a substitute (a probe
     uses it to ``watch`` a tensor in a gradient tape). ``stop_after`` ends the walk once that
     key exists. ``replace`` maps a step's first output key to a callable used instead of the
@@ -263,6 +269,8 @@ def run_graph(
             operation = step.operation
             if replace is not None and step.outputs[0] in replace:
                 operation = replace[step.outputs[0]]
+            elif getattr(operation, "_call_has_training_arg", False):
+                kwargs = {**kwargs, "training": False}
             results = tree.flatten(operation(*args, **kwargs))
         for key, tensor in zip(step.outputs, results, strict=True):
             values[key] = on_output(key, tensor) if on_output is not None else tensor

@@ -7,6 +7,8 @@ class is one line here.
 
 from __future__ import annotations
 
+import re
+
 import keras
 
 # Ordered: the first matching class wins (subclasses before their bases).
@@ -55,6 +57,13 @@ _KIND_TABLE: tuple[tuple[str, str], ...] = (
     ("Cropping2D", "cropping"),
     ("Cropping3D", "cropping"),
     ("Dropout", "identity"),
+    # Preprocessing and augmentation layers that are the identity at inference.
+    ("RandomFlip", "identity"),
+    ("RandomRotation", "identity"),
+    ("RandomZoom", "identity"),
+    ("RandomContrast", "identity"),
+    ("RandomTranslation", "identity"),
+    ("RandomBrightness", "identity"),
     ("SpatialDropout1D", "identity"),
     ("SpatialDropout2D", "identity"),
     ("SpatialDropout3D", "identity"),
@@ -64,6 +73,7 @@ _KIND_TABLE: tuple[tuple[str, str], ...] = (
     ("ActivityRegularization", "identity"),
     ("Identity", "identity"),
     ("Rescaling", "rescaling"),
+    ("LayerScale", "scale"),
     ("Normalization", "normalization"),
     ("Add", "add"),
     ("Subtract", "subtract"),
@@ -76,6 +86,36 @@ _KIND_TABLE: tuple[tuple[str, str], ...] = (
     ("UpSampling2D", "upsampling"),
     ("UpSampling3D", "upsampling"),
 )
+
+#: Keras *operations* (``keras.ops`` calls recorded in a functional graph, not layers):
+#: class name → kind. Arithmetic keeps the name of its merging-layer twin; whether the
+#: other operand is a constant or a tensor is a property of the call (see the LRP plan).
+_OP_TABLE: dict[str, str] = {
+    "Add": "add",
+    "Subtract": "subtract",
+    "Multiply": "multiply",
+    "TrueDivide": "divide",
+    "Divide": "divide",
+    **{
+        name: "activation"
+        for name in (
+            "Relu",
+            "Relu6",
+            "LeakyRelu",
+            "Elu",
+            "Selu",
+            "Celu",
+            "Gelu",
+            "Silu",
+            "HardSilu",
+            "Sigmoid",
+            "HardSigmoid",
+            "Tanh",
+            "Softplus",
+            "Softsign",
+        )
+    },
+}
 
 #: Kinds with trainable linear weights (the layers LRP rules apply to).
 LINEAR_KINDS = frozenset(
@@ -93,13 +133,29 @@ def layer_kind(layer: object) -> str:
     """
     if isinstance(layer, keras.Model):
         return "model"
+    if not isinstance(layer, keras.layers.Layer):
+        return operation_kind(layer)
     mro_names = [cls.__name__ for cls in type(layer).__mro__]
     for class_name, kind in _KIND_TABLE:
         if class_name in mro_names:
             return kind
-    if not isinstance(layer, keras.layers.Layer):
-        return "op"
     return "other"
+
+
+def operation_kind(operation: object) -> str:
+    """The kind of a Keras operation that is not a layer (``x + 3.0`` in a functional model).
+
+    Keras records ``keras.ops`` calls (and Python arithmetic on symbolic tensors) as nodes
+    whose operation is an ``Operation`` of ``keras.src.ops``: ``x + 3.0`` is an ``Add``,
+    ``x * (1 / 6)`` a ``Multiply``, ``ops.gelu(x)`` a ``Gelu``. Those of :data:`_OP_TABLE`
+    get its kind (arithmetic the kind of the merging layer of the same name, element-wise
+    functions ``"activation"``); any other operation, and any class from outside Keras, is
+    ``"op"``.
+    """
+    cls = type(operation)
+    if _is_keras_class(cls):
+        return _OP_TABLE.get(cls.__name__, "op")
+    return "op"
 
 
 #: Methods whose override changes what a layer computes (``Conv.call`` calls
@@ -127,7 +183,7 @@ def propagation_kind(layer: object) -> str:
     if isinstance(layer, keras.Model):
         return "model"
     if not isinstance(layer, keras.layers.Layer):
-        return "op"
+        return operation_kind(layer)
     mro = type(layer).__mro__
     for class_name, kind in _KIND_TABLE:  # first match wins, as in layer_kind
         depth = next(
@@ -147,10 +203,13 @@ def activation_name(layer: object) -> str | None:
     """Name of the activation a layer applies inside itself (``"relu"``, ``"softmax"``…).
 
     ``None`` where the layer has no ``activation`` attribute. ``Softmax`` layers report
-    ``"softmax"``.
+    ``"softmax"``; an element-wise Keras operation (``ops.sigmoid``…) reports its own name
+    in snake case (``"hard_sigmoid"``).
     """
     if layer_kind(layer) == "softmax":
         return "softmax"
+    if not isinstance(layer, keras.layers.Layer) and operation_kind(layer) == "activation":
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(layer).__name__).lower()
     activation = getattr(layer, "activation", None)
     if activation is None:
         return None

@@ -30,6 +30,7 @@ import numpy as np
 from keras import ops, tree
 
 from ...model import ModelAdapter, Ref, Step, backend, get_adapter, run_graph
+from .blocks import layernorm_relevance
 from .composites import WEIGHT_KINDS, resolve
 from .plan import Action, Key, Plan, Unit, build_plan
 from .rules import (
@@ -111,6 +112,15 @@ def lrp_report(
     Bach et al. (2015), "On Pixel-Wise Explanations for Non-Linear Classifier Decisions by
     Layer-Wise Relevance Propagation".
     """
+    return _explain(model, x, target, rule, params, with_sums=True)
+
+
+def _explain(
+    model: keras.Model, x: np.ndarray, target: Target, rule: Any, params: dict, with_sums: bool
+) -> LRPReport:
+    """:func:`lrp_report`; without ``with_sums`` the compiled walk skips the per-layer sums
+    (a reduction per layer: ~10 % of the time of a 300-layer model) and ``layer_sums`` is
+    empty."""
     adapter = get_adapter(model)
     params = check_params(params)
     assign, description = resolve(rule, params)
@@ -122,7 +132,8 @@ def lrp_report(
     rules = tuple(assign(unit.kind, unit.name, unit.first) for unit in plan.units)
     nonnegative = bool(batch.min() >= 0)
     probe = adapter._probe(
-        ("lrp", rules, nonnegative), lambda: _make_function(plan, rules, nonnegative)
+        ("lrp", rules, nonnegative, with_sums),
+        lambda: _make_function(plan, rules, nonnegative, with_sums),
     )
     relevance, scores, classes, sums = probe(
         backend.to_tensor(batch, adapter.input_dtype), backend.to_tensor(targets, "int32")
@@ -135,7 +146,8 @@ def lrp_report(
         targets=backend.to_numpy(classes, "int32"),
         input_sum=relevance.sum(axis=axes, dtype=np.float64).astype(np.float32),
         layer_sums={
-            name: backend.to_numpy(s) for (name, _), s in zip(plan.layer_keys, sums, strict=True)
+            name: backend.to_numpy(s)
+            for (name, _), s in zip(plan.layer_keys if with_sums else (), sums, strict=True)
         },
         rule=description,
     )
@@ -158,7 +170,7 @@ def lrp(
     Bach et al. (2015), "On Pixel-Wise Explanations for Non-Linear Classifier Decisions by
     Layer-Wise Relevance Propagation".
     """
-    return lrp_report(model, x, target, rule, **params).relevance
+    return _explain(model, x, target, rule, params, with_sums=False).relevance
 
 
 def plan_of(adapter: ModelAdapter) -> Plan:
@@ -182,7 +194,7 @@ def _check_mapping_keys(mapping: Mapping[str, Any], plan: Plan) -> None:
 
 
 def _make_function(
-    plan: Plan, rules: tuple[Rule, ...], input_nonnegative: bool
+    plan: Plan, rules: tuple[Rule, ...], input_nonnegative: bool, with_sums: bool = True
 ) -> Callable[..., Any]:
     rule_of = {id(unit): rule for unit, rule in zip(plan.units, rules, strict=True)}
     nonnegative = plan.nonnegative_inputs(input_nonnegative)
@@ -208,11 +220,13 @@ def _make_function(
         result = relevance.get(plan.input_key)
         if result is None:
             result = ops.zeros_like(x)
-        totals = {key: _sample_sum(relevance[key]) for key in dict.fromkeys(plan.sum_keys)}
-        sums = [totals[key] for key in plan.sum_keys]
+        sums = []
+        if with_sums:
+            totals = {key: _sample_sum(relevance[key]) for key in dict.fromkeys(plan.sum_keys)}
+            sums = [totals[key] for key in plan.sum_keys]
         return result, scores, classes, sums
 
-    return propagate
+    return backend.without_autograph(propagate)
 
 
 def _forward(plan: Plan, x: Any) -> dict[Key, Any]:
@@ -239,6 +253,12 @@ def _backward(
         return list(zip(action.inputs, upper, strict=True))
     if action.op == "pass":
         return [(action.inputs[0], upper[0])]
+    if action.op == "layernorm":
+        x, z = values[action.inputs[0]], values[action.outputs[0]]
+        lower = layernorm_relevance(action.step.operation, x, z, upper[0], STABILIZER)
+        return [(action.inputs[0], lower)]
+    if action.op == "gate":
+        return [(action.inputs[0], _gate_relevance(action, values, upper[0]))]
     if action.op == "unit":
         x = values[action.inputs[0]]
         z = values[action.unit.z_key]
@@ -255,6 +275,15 @@ def _backward(
     scaled = _divide(upper[0], values[action.outputs[0]], STABILIZER)
     grads = pullback(scaled)
     return [(k, p * g) for k, p, g in zip(keys, primals, grads, strict=True)]
+
+
+def _gate_relevance(action: Action, values: dict[Key, Any], upper: Any) -> Any:
+    """Signal-take-all through a product whose gate broadcasts: the gate held constant."""
+    keys = tuple(dict.fromkeys(action.step.input_keys))
+    signal = action.inputs[0]
+    _, pullback = backend.vjp(_step_function(action.step, keys), [values[k] for k in keys])
+    grads = pullback(_divide(upper, values[action.outputs[0]], STABILIZER))
+    return values[signal] * grads[keys.index(signal)]
 
 
 def _step_function(step: Step, keys: tuple[Key, ...]) -> Callable[..., Any]:
@@ -307,8 +336,8 @@ def unit_relevance(
     the default z-box bounds are taken over the real values only.
     """
     linear = unit.linear
-    source_of = _Sources(x, rule, padding)
     kernel, bias = linear.parameters()
+    source_of = _Sources(x, rule, padding)
     terms = rule.terms()
     if nonnegative:
         terms = tuple(t for t in terms if t.source != "x-")

@@ -95,6 +95,20 @@ class LinearMap:
 
 
 def _conv(layer: Any, x: Any, kernel: Any) -> Any:
+    if getattr(layer, "groups", 1) > 1 and kernel.shape[-2] == 1 and len(kernel.shape) == 4:
+        # One input channel per group (ConvNeXt's depthwise convolution written as a grouped
+        # Conv2D): the same map as a depthwise convolution, whose gradient TensorFlow has on
+        # CPU (a grouped convolution's has none outside XLA/graph rewrites) and is faster.
+        groups = layer.groups
+        depthwise = ops.reshape(kernel, (*kernel.shape[:2], groups, kernel.shape[-1] // groups))
+        return ops.depthwise_conv(
+            x,
+            depthwise,
+            strides=layer.strides,
+            padding=layer.padding,
+            dilation_rate=layer.dilation_rate,
+            data_format=layer.data_format,
+        )
     padding = layer.padding
     if padding == "causal":
         left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)

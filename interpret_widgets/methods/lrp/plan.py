@@ -5,13 +5,18 @@ is traced. The plan lists *actions* in execution order; the backward pass walks 
 reverse, each taking the relevance at its outputs and adding relevance to its inputs:
 
 - ``alias``: a nested model's boundary, relevance copied;
-- ``pass``: element-wise layers (activations, dropout, rescaling), relevance unchanged;
+- ``pass``: element-wise layers (activations, dropout, rescaling, augmentation layers that
+  are the identity at inference, layer scale, arithmetic with a constant such as ``x + 3``)
+  and the signal input of a gating product (:mod:`.blocks`), relevance unchanged;
 - ``route``: layers that move values without mixing them (reshape, padding, cropping,
   concatenation) and max pooling (winner takes all): the layer's own vector-Jacobian
   product applied to the relevance;
 - ``norm``: layers without weights that mix inputs (average pooling, global average
   pooling, ``Add``…): relevance shared in proportion to each input's contribution
   (zennit's ``Norm``): R_in = x ⊙ Jᵀ(R / (z + 1e-6·sign z));
+- ``gate``: a gating product whose gate broadcasts over the signal: relevance to the signal
+  through the product with the gate held constant (signal-take-all, :mod:`.blocks`);
+- ``layernorm``: layer normalization, σ held constant, then the ε-rule (:mod:`.blocks`);
 - ``unit``: a layer with weights (batch normalization folded in): the rule's business.
 
 A layer the plan cannot place raises a ``ValueError`` naming it: never a silent wrong answer.
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from keras.layers import Layer
 
 from ...model import (
     FlatGraph,
@@ -33,12 +39,15 @@ from ...model import (
     layer_kind,
     propagation_kind,
 )
+from .blocks import CONSTANT_OP_KINDS, constant_operand, gate_split
 from .canonize import find_folds
 from .linear import LinearMap, forward_with_record
 
 Key = Any  # an int from the flat graph, or ("z", key, stage) for a recorded tensor
 
-PASS_KINDS = frozenset({"activation", "identity", "rescaling", "normalization", "input"})
+PASS_KINDS = frozenset(
+    {"activation", "identity", "rescaling", "normalization", "input", "scale"}
+)
 ROUTE_KINDS = frozenset({"reshape", "padding", "cropping", "concat", "max_pool", "global_max_pool"})
 NORM_KINDS = frozenset({"avg_pool", "global_avg_pool", "add", "average", "subtract", "upsampling"})
 LINEAR_STAGES = {"conv": "conv", "dense": "dense", "depthwise_conv": "depthwise"}
@@ -50,7 +59,11 @@ NONNEGATIVE_ACTIVATIONS = frozenset(
 #: GLU, half as many outputs as inputs): relevance cannot pass through them unchanged.
 MIXING_ACTIVATIONS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
 SUPPORTED = sorted(
-    PASS_KINDS | ROUTE_KINDS | NORM_KINDS | set(LINEAR_STAGES) | {"separable_conv", "batchnorm"}
+    PASS_KINDS
+    | ROUTE_KINDS
+    | NORM_KINDS
+    | set(LINEAR_STAGES)
+    | {"separable_conv", "batchnorm", "layernorm", "multiply", "divide"}
 )
 
 
@@ -143,11 +156,16 @@ def unsupported(step: Step, why: str = "") -> ValueError:
             "computation (call) of the Keras layer it derives from, so no rule can know what "
             "it computes"
         )
+    elif kind == "op":
+        reason = f"the Keras operation {type(layer).__name__} has no LRP rule"
     else:
         reason = f"layers of kind {kind!r} have no LRP rule"
+    what = "layer" if isinstance(layer, Layer) else "Keras operation"
     return ValueError(
-        f"LRP cannot propagate relevance through layer {name!r} ({type(layer).__name__}): "
-        f"{reason}. Supported layer kinds: {', '.join(SUPPORTED)}"
+        f"LRP cannot propagate relevance through {what} {name!r} ({type(layer).__name__}): "
+        f"{reason}. Supported layer kinds: {', '.join(SUPPORTED)}. Explain a model made of "
+        "these (e.g. apply the layer to the images before the model), or use a gradient "
+        "method (saliency, integrated_gradients), which runs through any layer"
     )
 
 
@@ -201,13 +219,17 @@ def build_plan(adapter: ModelAdapter) -> Plan:
             else:
                 maps = (LinearMap(layer, LINEAR_STAGES[kind], bns),)
             if act is not None or len(maps) == 2:
-                recorders[out] = (maps, layer.activation if act is not None else None)
+                # The forward replacement computes the layer itself: the batch
+                # normalizations folded into the rule's maps still run as their own steps.
+                own = tuple(LinearMap(m.layer, m.stage) for m in maps)
+                recorders[out] = (own, layer.activation if act is not None else None)
             source = ins[0]
+            rule_kind = _rule_kind(graph, kind, source)
             for stage, linear in enumerate(maps):
                 last = stage == len(maps) - 1
                 target = unit_out if last else ("z", out, stage)
                 z_key = ("z", out, stage) if (act is not None or not last) else unit_out
-                unit = Unit(linear, layer.name, kind, z_key)
+                unit = Unit(linear, layer.name, rule_kind, z_key)
                 unit.first = not weighted.get(source, False)
                 if stage == 0:
                     unit.padding, unit.unpadded_key = _padding_chain(graph, source)
@@ -221,6 +243,13 @@ def build_plan(adapter: ModelAdapter) -> Plan:
             actions.append(Action("unit", (out,), ins, step, unit))
             weighted[out] = weighted.get(ins[0], False)
             continue
+        if len(step.outputs) != 1:
+            raise unsupported(step, "layers with several outputs are not supported")
+        special = _modern_action(graph, step, kind)
+        if special is not None:
+            actions.append(special)
+            weighted[out] = any(weighted.get(k, False) for k in special.inputs)
+            continue
         if kind in PASS_KINDS:
             if kind == "activation" and activation_name(layer) in MIXING_ACTIVATIONS:
                 raise unsupported(step, f"{activation_name(layer)} mixes its inputs")
@@ -231,8 +260,6 @@ def build_plan(adapter: ModelAdapter) -> Plan:
             op = "norm"
         else:
             raise unsupported(step)
-        if len(step.outputs) != 1:
-            raise unsupported(step, "layers with several outputs are not supported")
         actions.append(Action(op, step.outputs, ins, step))
         weighted[out] = any(weighted.get(k, False) for k in ins)
 
@@ -245,6 +272,56 @@ def build_plan(adapter: ModelAdapter) -> Plan:
         if unit_of_key.get(e.output_key, e.output_key) in plan.relevance_keys
     ]
     return plan
+
+
+def _modern_action(graph: FlatGraph, step: Step, kind: str) -> Action | None:
+    """The action of a modern block (:mod:`.blocks`), None for other kinds.
+
+    Arithmetic with a constant passes; a product of two tensors is a gating product
+    (signal-take-all) or refused; a layer normalization gets its own action.
+
+    Raises
+    ------
+    ValueError
+        For a product that is not a gating product, a division by a tensor, and
+        arithmetic whose tensor is the second operand of ``−`` or ``/``.
+    """
+    ins = step.input_keys
+    if kind == "layernorm":
+        return Action("layernorm", step.outputs, ins, step)
+    if kind in CONSTANT_OP_KINDS:
+        why = constant_operand(step)
+        if why is None:
+            return Action("pass", step.outputs, ins, step)
+        if kind == "multiply":
+            split = gate_split(graph, step)
+            if isinstance(split, str):
+                raise unsupported(step, split)
+            signal, _ = split
+            out_shape = _shape_of(graph, step.outputs[0])
+            same = _shape_of(graph, signal) == out_shape and out_shape != ()
+            return Action("pass" if same else "gate", step.outputs, (signal,), step)
+        if kind in ("add", "subtract"):
+            return None  # two tensors: shared in proportion (norm)
+        raise unsupported(step, why)
+    return None
+
+
+def _rule_kind(graph: FlatGraph, kind: str, source: Key) -> str:
+    """The kind composites see: a ``Dense`` on a 4-D (or any > 2-D) tensor is a 1×1
+    convolution (ConvNeXt's pointwise MLP), so it gets the rule of convolutions."""
+    if kind == "dense" and len(_shape_of(graph, source)) > 2:
+        return "conv"
+    return kind
+
+
+def _shape_of(graph: FlatGraph, key: Key) -> tuple:
+    """The symbolic shape of the tensor ``key`` (from the graph's layer entries), () if unknown."""
+    key = graph.resolve_alias(key)
+    for entry in graph.entries:
+        if entry.output_key == key:
+            return tuple(entry.output_shape)
+    return ()
 
 
 def _padding_chain(graph: FlatGraph, key: Key) -> tuple[tuple[Step, ...], Key | None]:
