@@ -54,9 +54,9 @@ def demo_model_and_images():
     return "demo architecture (64×64, untrained)", build_demo_model(), images
 
 
-def bench(name: str, model, x: np.ndarray, rules=RULES) -> None:
+def bench(name: str, model, x: np.ndarray, rules=RULES, repeats: int = REPEATS) -> None:
     raw_fn = raw_forward_backward(model)
-    raw = median_time(lambda: raw_fn(x), repeats=REPEATS)
+    raw = median_time(lambda: raw_fn(x), repeats=repeats)
     print(f"\n### {name}, batch {len(x)}, raw forward+backward {raw * 1e3:.1f} ms\n")
     print("| rule | median ms | raw beside it, ms | ratio to raw | target |")
     print("| --- | ---: | ---: | ---: | --- |")
@@ -65,7 +65,7 @@ def bench(name: str, model, x: np.ndarray, rules=RULES) -> None:
         t, beside = paired_times(
             lambda rule=rule, kwargs=kwargs: lrp(model, x, rule=rule, **kwargs),
             lambda: raw_fn(x),
-            repeats=REPEATS,
+            repeats=repeats,
         )
         label = "alpha_beta (α=2, β=1)" if kwargs else rule
         print(f"| {label} | {t * 1e3:.1f} | {beside * 1e3:.1f} | {t / beside:.2f}× | ≤ 1.5 |")
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--rules", help="comma-separated rules (default: all)")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--size", type=int, default=96)
+    parser.add_argument("--repeats", type=int, default=REPEATS)
     args = parser.parse_args()
     rules = tuple(args.rules.split(",")) if args.rules else RULES
     if args.arch:
@@ -120,7 +121,8 @@ def main() -> None:
         for arch in args.arch.split(","):
             model = application(arch, args.size)
             x = rng.uniform(0, 255, (args.batch, args.size, args.size, 3)).astype("float32")
-            bench(f"{arch} (weights=None, {args.size}×{args.size})", model, x, rules)
+            label = f"{arch} (weights=None, {args.size}×{args.size})"
+            bench(label, model, x, rules, args.repeats)
         return
     name, demo, images = demo_model_and_images()
     bench(name, demo, images, rules)

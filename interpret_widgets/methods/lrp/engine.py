@@ -98,6 +98,10 @@ def lrp_report(
     α − β = 1), ``gamma`` (0.25), ``low`` and ``high`` (z-box bounds of the values entering
     the first layer; by default each image's own minimum and maximum there).
 
+    Layers without weights follow :mod:`.plan`; the blocks of modern networks (arithmetic
+    with a constant, gating products such as squeeze-and-excitation, layer normalization,
+    layer scale, augmentation layers) follow the rules of :mod:`.blocks`.
+
     Raises
     ------
     ValueError
