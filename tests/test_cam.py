@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 from model_guard import untouched
 
 from interpret_widgets.methods import activations, grad_cam, grad_cam_plus_plus
@@ -42,6 +43,46 @@ def test_default_layer_is_last_4d_layer():
     np.testing.assert_array_equal(grad_cam(model, x), grad_cam(model, x, layer="last_conv"))
     layer_object = model.get_layer("c1")
     assert grad_cam(model, x, layer=layer_object).shape == (2, 10, 10)
+
+
+def pooled_head_model() -> keras.Model:
+    """MobileNetV3's head in small: GAP(keepdims=True), then 1×1 convolutions, flatten."""
+    keras.utils.set_random_seed(12)
+    inp = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(8, 3, activation="relu", name="c1")(inp)
+    h = keras.layers.Conv2D(6, 3, activation="hard_swish", name="last_conv")(h)
+    h = keras.layers.GlobalAveragePooling2D(keepdims=True, name="pool")(h)
+    h = keras.layers.Conv2D(16, 1, activation="hard_swish", name="head_1x1")(h)
+    h = keras.layers.Conv2D(4, 1, name="logits_1x1")(h)
+    out = keras.layers.Flatten(name="flat")(h)
+    return keras.Model(inp, out)
+
+
+def test_default_layer_skips_a_pooled_1x1_head():
+    """The default CAM layer is the last 4-D layer with h·w > 1 (CONTRACT.md): on a
+    MobileNetV3-style head the 1×1 outputs after pooling would give one flat value."""
+    model = pooled_head_model()
+    x = np.random.default_rng(4).uniform(0, 1, (2, 12, 12, 3)).astype("float32")
+    with untouched(model):
+        default = grad_cam(model, x, target=3)
+        plus = grad_cam_plus_plus(model, x, target=3)
+    np.testing.assert_array_equal(default, grad_cam(model, x, target=3, layer="last_conv"))
+    assert default.shape == plus.shape == (2, 8, 8)
+    assert all(np.ptp(m) > 0 for m in default)  # a real map, not a flat colour
+    # Asked for by name, a 1×1 layer still works: one position per image.
+    pooled = grad_cam(model, x, target=1, layer="head_1x1")
+    assert pooled.shape == (2, 1, 1) and np.all(np.isfinite(pooled))
+
+
+def test_no_layer_with_positions_is_a_clear_error():
+    keras.utils.set_random_seed(13)
+    inp = keras.Input((1, 1, 3))
+    h = keras.layers.Conv2D(4, 1, name="only_1x1")(inp)
+    model = keras.Model(inp, keras.layers.Flatten()(h))
+    x = np.zeros((1, 1, 1, 3), "float32")
+    with pytest.raises(ValueError, match="more than one spatial position"):
+        grad_cam(model, x)
+    assert grad_cam(model, x, target=0, layer="only_1x1").shape == (1, 1, 1)
 
 
 def test_grad_cam_plus_plus_matches_numpy_reference():

@@ -84,7 +84,8 @@ def grad_cam(
 ) -> np.ndarray:
     """Grad-CAM: ReLU(Σ_k α_k A^k), α_k the spatial mean of ∂score/∂A^k.
 
-    ``layer=None`` picks the last layer with a 4-D output. Not normalized, not resized.
+    ``layer=None`` picks the last layer with a 4-D output of more than one position (h·w > 1).
+    Not normalized, not resized.
 
     References
     ----------

@@ -129,19 +129,27 @@ class ModelAdapter:
         return [e for e in self.layers if len(e.output_shape) == 4]
 
     def cam_layer(self, layer: str | Any | None) -> LayerEntry:
-        """The layer a CAM method uses: the given one, or the last with a 4-D output.
+        """The layer a CAM method uses: the given one, or the default CAM layer.
+
+        The default is the last layer whose output is 4-D ``(N, h, w, k)`` with more than one
+        spatial position (h·w > 1, or unknown). A pooled ``(N, 1, 1, k)`` head, such as
+        MobileNetV3's ``GlobalAveragePooling2D(keepdims=True)`` followed by 1×1 convolutions,
+        would make every map a single flat value, so it is passed over; such a layer is still
+        used when asked for by name.
 
         Raises
         ------
         ValueError
-            If the layer has no spatial axes, or the model has no 4-D layer at all.
+            If the layer has no spatial axes, or the model has no 4-D layer with h·w > 1.
         """
         if layer is None:
-            candidates = [e for e in self.spatial_layers() if e.kind != "model"]
+            candidates = [
+                e for e in self.spatial_layers() if e.kind != "model" and _has_positions(e)
+            ]
             if not candidates:
                 raise ValueError(
-                    f"model {self.name!r} has no layer with a 4-D (N, h, w, k) output; "
-                    "CAM methods need a convolutional layer"
+                    f"model {self.name!r} has no layer with a 4-D (N, h, w, k) output of more "
+                    "than one spatial position; CAM methods need a convolutional layer"
                 )
             return candidates[-1]
         entry = self.resolve_layer(layer)
@@ -391,6 +399,12 @@ def _dense_logits(layer: keras.layers.Dense) -> Callable[[Any], Any]:
         return z
 
     return logits
+
+
+def _has_positions(entry: LayerEntry) -> bool:
+    """Whether a 4-D output ``(N, h, w, k)`` may have h·w > 1 (unknown sizes count as yes)."""
+    h, w = entry.output_shape[1:3]
+    return h is None or w is None or h * w > 1
 
 
 def _unique_names(entries: list[LayerEntry]) -> dict[int, str]:
