@@ -23,6 +23,13 @@ INPUT_SHAPED = {
 CAM = {
     "grad_cam": lambda m, x, t: methods.grad_cam(m, x, t),
     "grad_cam_plus_plus": lambda m, x, t: methods.grad_cam_plus_plus(m, x, t),
+    "score_cam": lambda m, x, t: methods.score_cam(m, x, t),
+}
+#: The perturbation methods with small sample counts: one value per pixel, (N, H, W).
+PIXEL_MAPS = {
+    "occlusion": lambda m, x, t: methods.occlusion(m, x, t, window=6, stride=5),
+    "kernel_shap": lambda m, x, t: methods.kernel_shap(m, x, t, samples=16),
+    "lime": lambda m, x, t: methods.lime(m, x, t, samples=16),
 }
 
 
@@ -44,10 +51,25 @@ def test_cam_methods(name, cnn, images16):
     assert np.all(out >= 0)
 
 
-@pytest.mark.parametrize("name", sorted({**INPUT_SHAPED, **CAM}))
+@pytest.mark.parametrize("name", sorted(PIXEL_MAPS))
+def test_pixel_map_methods(name, cnn, images16):
+    with untouched(cnn):
+        out = PIXEL_MAPS[name](cnn, images16, 2)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    assert out.shape == images16.shape[:3]
+    assert np.all(np.isfinite(out)) and np.any(out != 0)
+
+
+def test_superpixels_contract(images16):
+    labels = methods.superpixels(images16, n_segments=8)
+    assert isinstance(labels, np.ndarray) and labels.dtype == np.int32
+    assert labels.shape == images16.shape[:3] and labels.min() == 0
+
+
+@pytest.mark.parametrize("name", sorted({**INPUT_SHAPED, **CAM, **PIXEL_MAPS}))
 def test_target_forms_agree(name, images16):
     model = small_cnn("dense")
-    fn = {**INPUT_SHAPED, **CAM}[name]
+    fn = {**INPUT_SHAPED, **CAM, **PIXEL_MAPS}[name]
     top = get_adapter(model).logits(images16).argmax(axis=1)
     implicit = fn(model, images16, None)
     per_sample = fn(model, images16, [int(t) for t in top])
@@ -141,6 +163,10 @@ EVERY_METHOD = {
     "grad_cam_plus_plus": lambda m, x: methods.grad_cam_plus_plus(m, x),
     "lrp_epsilon": lambda m, x: methods.lrp(m, x, rule="epsilon"),
     "lrp_epsilon_plus_flat": lambda m, x: methods.lrp(m, x, rule="epsilon_plus_flat"),
+    "score_cam": lambda m, x: methods.score_cam(m, x),
+    "occlusion": lambda m, x: methods.occlusion(m, x, window=16, stride=16),
+    "kernel_shap": lambda m, x: methods.kernel_shap(m, x, samples=8),
+    "lime": lambda m, x: methods.lime(m, x, samples=8),
     "visualize_filters": lambda m, x: methods.visualize_filters(
         m, get_adapter(m).cam_layer(None).name, [0, 1], steps=2
     ),

@@ -29,6 +29,10 @@ ALL = [
     methods.grad_cam,
     methods.grad_cam_plus_plus,
     methods.lrp,
+    methods.occlusion,
+    methods.kernel_shap,
+    methods.lime,
+    methods.score_cam,
 ]
 
 
@@ -94,3 +98,65 @@ def test_bad_parameters(model, x):
         methods.integrated_gradients(model, x, baseline=np.zeros((5, 5)))
     with pytest.raises(ValueError, match="NaN"):
         methods.saliency(model, np.full_like(x, np.nan))
+
+
+def test_score_cam_on_dense_layer(model, x):
+    with pytest.raises(ValueError, match="no spatial axes.*4-D"):
+        methods.score_cam(model, x, layer="logits")
+    with pytest.raises(ValueError, match="no layer named 'conv_c'"):
+        methods.score_cam(model, x, layer="conv_c")
+
+
+@pytest.mark.parametrize("fn", [methods.kernel_shap, methods.lime], ids=lambda f: f.__name__)
+def test_bad_segments(fn, model, x):
+    with pytest.raises(ValueError, match=r"segments must have shape \(2, 16, 16\).*got \(8, 8\)"):
+        fn(model, x, segments=np.zeros((8, 8), int))
+    with pytest.raises(ValueError, match=r"got \(3, 16, 16\)"):
+        fn(model, x, segments=np.zeros((3, 16, 16), int))
+    with pytest.raises(TypeError, match="integer label array, got dtype float"):
+        fn(model, x, segments=np.zeros((16, 16)))
+    with pytest.raises(ValueError, match="samples must be an integer >= 1, got 0"):
+        fn(model, x, samples=0)
+
+
+@pytest.mark.parametrize(
+    "fn", [methods.occlusion, methods.kernel_shap, methods.lime], ids=lambda f: f.__name__
+)
+def test_bad_baseline_progress_and_batch_size(fn, model, x):
+    with pytest.raises(ValueError, match=r"baseline of shape \(5, 5\) does not broadcast"):
+        fn(model, x, baseline=np.zeros((5, 5)))
+    with pytest.raises(TypeError, match="baseline must be a float or an array"):
+        fn(model, x, baseline="grey")
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
+        fn(model, x, progress=5)
+    segments = {} if fn is methods.occlusion else {"segments": np.zeros((16, 16), int)}
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        fn(model, x, batch_size=0, **segments)
+
+
+def test_bad_occlusion_windows(model, x):
+    with pytest.raises(ValueError, match=r"window \(20, 20\) is larger than the image \(16, 16\)"):
+        methods.occlusion(model, x, window=20)
+    with pytest.raises(ValueError, match=r"window must be >= 1 pixel, got 0"):
+        methods.occlusion(model, x, window=0)
+    with pytest.raises(ValueError, match=r"stride \(5, 5\) is larger than the window \(4, 4\)"):
+        methods.occlusion(model, x, window=4, stride=5)
+    with pytest.raises(TypeError, match=r"window must be an int or a pair of ints"):
+        methods.occlusion(model, x, window=(2, 2, 2))
+
+
+def test_bad_lime_and_superpixel_parameters(model, x):
+    with pytest.raises(ValueError, match="kernel_width must be > 0, got 0"):
+        methods.lime(model, x, kernel_width=0)
+    with pytest.raises(ValueError, match="alpha must be >= 0, got -1"):
+        methods.lime(model, x, alpha=-1)
+    with pytest.raises(
+        ValueError, match=r"superpixels expects images \(N, H, W, C\).*\(16, 16, 3\)"
+    ):
+        methods.superpixels(x[0])
+    with pytest.raises(ValueError, match="n_segments must be an integer >= 1"):
+        methods.superpixels(x, n_segments=0)
+    with pytest.raises(ValueError, match="compactness must be > 0"):
+        methods.superpixels(x, compactness=0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        methods.score_cam(model, x, batch_size=0)

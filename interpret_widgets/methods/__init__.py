@@ -14,20 +14,28 @@ from .gradients import (
     smoothgrad,
 )
 from .lrp import LRPReport, lrp, lrp_report
+from .perturbation import Stopped, kernel_shap, lime, occlusion, superpixels
+from .score_cam import score_cam
 
 __all__ = [
     "FilterOptimizer",
     "FilterVisualization",
     "IGReport",
     "LRPReport",
+    "Stopped",
     "activations",
     "grad_cam",
     "grad_cam_plus_plus",
     "integrated_gradients",
     "integrated_gradients_report",
+    "kernel_shap",
+    "lime",
     "lrp",
     "lrp_report",
+    "occlusion",
     "saliency",
+    "score_cam",
     "smoothgrad",
+    "superpixels",
     "visualize_filters",
 ]

@@ -1,0 +1,153 @@
+"""Score many perturbed inputs in batches: the one evaluator of every perturbation method.
+
+Occlusion, LIME, KernelSHAP and Score-CAM all ask the same question many times: what is the
+model's score on this altered copy of the image? They describe their copies by a
+``build(start, stop)`` function that makes rows ``start … stop − 1`` on demand, and this
+module pushes them through the adapter's compiled logits probe ``batch_size`` at a time, so
+that S copies cost about S rows of a raw forward pass and never sit in memory all at once.
+
+Progress and stopping
+---------------------
+Every method takes ``progress=callable(done, total)``. It is called with ``done = 0`` before
+the first batch and after every batch with the number of copies scored so far (increasing,
+ending at ``total``). If it returns ``False`` (exactly ``False``; ``None`` continues) the
+evaluation stops before the next batch and the method raises :class:`Stopped`; so a stop
+requested during a batch takes effect when that batch ends. An exception raised by the
+callback itself passes through unchanged. A widget's Stop button is then
+``progress=lambda done, total: not stop_event.is_set()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ...model import ModelAdapter
+from ..featviz.arguments import positive_int
+
+#: ``progress(done, total)``; returning ``False`` stops the evaluation.
+Progress = Callable[[int, int], object]
+#: ``build(start, stop)`` gives perturbed inputs ``start … stop − 1``, float32.
+Build = Callable[[int, int], np.ndarray]
+
+#: Perturbed copies per compiled call when a method is not told otherwise.
+DEFAULT_BATCH_SIZE = 64
+
+
+class Stopped(RuntimeError):  # noqa: N818 - a requested stop, like StopIteration
+    """The ``progress`` callback returned ``False``: the evaluation stopped early.
+
+    ``done`` perturbed inputs of ``total`` had been scored.
+    """
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"stopped by the progress callback after {done} of {total} samples")
+        self.done = done
+        self.total = total
+
+
+def check_progress(progress: object) -> Progress | None:
+    """``progress`` itself when it is ``None`` or callable.
+
+    Raises
+    ------
+    TypeError
+        If it is neither.
+    """
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be None or a callable(done, total), got {type(progress).__name__}"
+        )
+    return progress
+
+
+def broadcast_baseline(baseline: object, batch: np.ndarray) -> np.ndarray:
+    """``baseline`` (a float or an array) broadcast to the batch's shape, float32, read-only.
+
+    Raises
+    ------
+    ValueError
+        If it does not broadcast to ``batch.shape``.
+    TypeError
+        If it is not numeric.
+    """
+    try:
+        array = np.asarray(baseline, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"baseline must be a float or an array broadcastable to x, got "
+            f"{type(baseline).__name__}"
+        ) from error
+    try:
+        return np.broadcast_to(array, batch.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"baseline of shape {array.shape} does not broadcast to x {batch.shape}"
+        ) from error
+
+
+def score_perturbations(
+    adapter: ModelAdapter,
+    build: Build,
+    total: int,
+    classes: np.ndarray,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+    probabilities: bool = False,
+) -> np.ndarray:
+    """The score of class ``classes[r]`` on perturbed input r, for r = 0 … total − 1.
+
+    Inputs are built and scored ``batch_size`` at a time through the adapter's compiled
+    logits probe (the pre-softmax score). With ``probabilities=True`` the softmax of those
+    logits is taken instead (Score-CAM's weights). Returns ``(total,)`` float64.
+
+    Raises
+    ------
+    Stopped
+        When ``progress`` returns ``False`` (see the module's docstring).
+    """
+    batch_size = positive_int(batch_size, "batch_size")
+    out = np.empty(total, dtype=np.float64)
+    _report(progress, 0, total)
+    for start in range(0, total, batch_size):
+        stop = min(start + batch_size, total)
+        logits = adapter.logits(build(start, stop)).astype(np.float64)
+        if probabilities:
+            logits = np.exp(logits - logits.max(axis=1, keepdims=True))
+            logits /= logits.sum(axis=1, keepdims=True)
+        out[start:stop] = logits[np.arange(stop - start), classes[start:stop]]
+        _report(progress, stop, total)
+    return out
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and progress(done, total) is False:
+        raise Stopped(done, total)
+
+
+def keep_segments(
+    batch: np.ndarray,
+    base: np.ndarray,
+    segments: np.ndarray,
+    keep: list[np.ndarray],
+) -> Build:
+    """Builder of copies in which only the kept segments show the image.
+
+    Row r belongs to image ``n`` (rows are laid out image after image, ``len(keep[n])`` rows
+    each); ``keep[n][s]`` is a boolean vector over image n's segments, and a pixel of a
+    removed segment takes ``base``'s value (all channels).
+    """
+    owner = np.repeat(np.arange(len(keep)), [len(k) for k in keep])
+    offset = np.concatenate([[0], np.cumsum([len(k) for k in keep])])
+
+    def build(start: int, stop: int) -> np.ndarray:
+        rows = np.arange(start, stop)
+        images = owner[rows]
+        masks = np.stack(
+            [keep[n][r - offset[n]][segments[n]] for n, r in zip(images, rows, strict=True)]
+        )
+        return np.where(masks[..., None], batch[images], base[images])
+
+    return build
