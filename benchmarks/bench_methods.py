@@ -1,6 +1,7 @@
 """Time the gradient and CAM methods as ratios to a raw compiled forward+backward pass.
 
-Run: ``python benchmarks/bench_methods.py`` (after ``scripts/setup_env.sh test``). Prints a
+Run: ``python benchmarks/bench_methods.py [method …]`` (after ``scripts/setup_env.sh test``;
+method names select rows, e.g. ``deep_lift deep_shap``). Prints a
 markdown table per model; the figures in benchmarks/README.md come from it. Each method is
 timed in alternation with the raw pass (``common.paired_times``), and its ratio is to the
 raw pass measured beside it.
@@ -21,9 +22,12 @@ from interpret_widgets import methods  # noqa: E402
 from interpret_widgets.demo import demo_images, load_demo_model  # noqa: E402
 
 BATCH = 8
+#: Reference images per input in the DeepSHAP row: B·N pairs, one DeepLIFT walk each, sent
+#: BATCH at a time so that each compiled call has the raw pass's batch size.
+REFERENCES = 4
 
 
-def bench(name: str, model, x: np.ndarray, ig_steps: int) -> None:
+def bench(name: str, model, x: np.ndarray, ig_steps: int, only: set[str]) -> None:
     raw_fn = raw_forward_backward(model)
     raw = median_time(lambda: raw_fn(x))
     reference = lambda: raw_fn(x)  # noqa: E731
@@ -43,7 +47,18 @@ def bench(name: str, model, x: np.ndarray, ig_steps: int) -> None:
             16,
             "—",
         ),
+        ("deep_lift", lambda: methods.deep_lift(model, x), 1.0, "—"),
+        (
+            f"deep_shap({REFERENCES} references)",
+            lambda: methods.deep_shap(model, x, x[:REFERENCES] * 0.5, batch_size=BATCH),
+            REFERENCES,
+            "—",
+        ),
+        ("guided_backprop", lambda: methods.guided_backprop(model, x), 1.0, "—"),
+        ("layer_cam", lambda: methods.layer_cam(model, x), 1.0, "—"),
     ]
+    if only:
+        rows = [row for row in rows if row[0].split("(")[0] in only]
     print(f"\n### {name}, batch {BATCH}, raw forward+backward {raw * 1e3:.1f} ms\n")
     print("| method | median ms | raw beside it, ms | ratio to raw | per raw pass | target |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
@@ -56,12 +71,14 @@ def bench(name: str, model, x: np.ndarray, ig_steps: int) -> None:
 
 
 def main() -> None:
+    """Every row, or only the methods named on the command line (``deep_lift layer_cam``)."""
+    only = set(sys.argv[1:])
     demo = load_demo_model()
     images = demo_images(BATCH, seed=7)[0]
-    bench("demo model (64×64)", demo, images, ig_steps=64)
+    bench("demo model (64×64)", demo, images, ig_steps=64, only=only)
     vgg = vgg_like(64)
     x = np.random.default_rng(0).uniform(0, 255, (BATCH, 64, 64, 3)).astype("float32")
-    bench("VGG16 (weights=None, 64×64)", vgg, x, ig_steps=16)
+    bench("VGG16 (weights=None, 64×64)", vgg, x, ig_steps=16, only=only)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,15 @@ INPUT_SHAPED = {
     "integrated_gradients_report": lambda m, x, t: methods.integrated_gradients_report(
         m, x, t, steps=8
     ).attribution,
+    "deep_lift": lambda m, x, t: methods.deep_lift(m, x, t),
+    "deep_shap": lambda m, x, t: methods.deep_shap(m, x, x[::-1] * 0.5, t),
+    "guided_backprop": lambda m, x, t: methods.guided_backprop(m, x, t),
 }
 CAM = {
     "grad_cam": lambda m, x, t: methods.grad_cam(m, x, t),
     "grad_cam_plus_plus": lambda m, x, t: methods.grad_cam_plus_plus(m, x, t),
     "score_cam": lambda m, x, t: methods.score_cam(m, x, t),
+    "layer_cam": lambda m, x, t: methods.layer_cam(m, x, t),
 }
 #: The perturbation methods with small sample counts: one value per pixel, (N, H, W).
 PIXEL_MAPS = {
@@ -167,6 +171,10 @@ EVERY_METHOD = {
     "occlusion": lambda m, x: methods.occlusion(m, x, window=16, stride=16),
     "kernel_shap": lambda m, x: methods.kernel_shap(m, x, samples=8),
     "lime": lambda m, x: methods.lime(m, x, samples=8),
+    "deep_lift": lambda m, x: methods.deep_lift(m, x, baseline=0.5),
+    "deep_shap": lambda m, x: methods.deep_shap(m, x, x[::-1]),
+    "guided_backprop": lambda m, x: methods.guided_backprop(m, x),
+    "layer_cam": lambda m, x: methods.layer_cam(m, x),
     "visualize_filters": lambda m, x: methods.visualize_filters(
         m, get_adapter(m).cam_layer(None).name, [0, 1], steps=2
     ),

@@ -21,6 +21,13 @@ def x():
     return np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype("float32")
 
 
+
+
+def deep_shap(model, x, **kwargs):
+    """DeepSHAP with a valid background, so that the errors come from ``x`` and ``target``."""
+    return methods.deep_shap(model, x, np.zeros((2, 16, 16, 3), "float32"), **kwargs)
+
+
 ALL = [
     methods.saliency,
     methods.smoothgrad,
@@ -33,6 +40,10 @@ ALL = [
     methods.kernel_shap,
     methods.lime,
     methods.score_cam,
+    methods.deep_lift,
+    deep_shap,
+    methods.guided_backprop,
+    methods.layer_cam,
 ]
 
 
@@ -160,3 +171,21 @@ def test_bad_lime_and_superpixel_parameters(model, x):
         methods.superpixels(x, compactness=0)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         methods.score_cam(model, x, batch_size=0)
+def test_bad_references_for_deep_lift_and_deep_shap(model, x):
+    with pytest.raises(ValueError, match=r"baseline of shape \(5, 5\) does not broadcast"):
+        methods.deep_lift(model, x, baseline=np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="baseline contains NaN"):
+        methods.deep_lift(model, x, baseline=np.nan)
+    with pytest.raises(TypeError, match="baseline must be"):
+        methods.deep_lift(model, x, baseline="zeros")
+    with pytest.raises(ValueError, match=r"background must be a batch of references.*batch axis"):
+        methods.deep_shap(model, x, x[0])
+    with pytest.raises(ValueError, match="background must be a batch.*1 channels"):
+        methods.deep_shap(model, x, x[..., :1])
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        methods.deep_shap(model, x, x, batch_size=0)
+
+
+def test_layer_cam_on_dense_layer(model, x):
+    with pytest.raises(ValueError, match="no spatial axes.*4-D"):
+        methods.layer_cam(model, x, layer="logits")

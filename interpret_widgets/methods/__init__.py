@@ -4,7 +4,7 @@ Importing this package loads no widget library.
 """
 
 from .activations import activations
-from .cam import grad_cam, grad_cam_plus_plus
+from .cam import grad_cam, grad_cam_plus_plus, layer_cam
 from .featviz import FilterOptimizer, FilterVisualization, visualize_filters
 from .gradients import (
     IGReport,
@@ -13,7 +13,9 @@ from .gradients import (
     saliency,
     smoothgrad,
 )
+from .guided_backprop import guided_backprop
 from .lrp import LRPReport, lrp, lrp_report
+from .lrp.deeplift import deep_lift, deep_shap
 from .perturbation import Stopped, kernel_shap, lime, occlusion, superpixels
 from .score_cam import score_cam
 
@@ -24,11 +26,15 @@ __all__ = [
     "LRPReport",
     "Stopped",
     "activations",
+    "deep_lift",
+    "deep_shap",
     "grad_cam",
     "grad_cam_plus_plus",
+    "guided_backprop",
     "integrated_gradients",
     "integrated_gradients_report",
     "kernel_shap",
+    "layer_cam",
     "lime",
     "lrp",
     "lrp_report",

@@ -1,8 +1,9 @@
-"""Class activation maps: one routine, variants differ only in the channel weights.
+"""Class activation maps: one routine, variants differ only in the weights.
 
-Grad-CAM and Grad-CAM++ both form ReLU(Σ_k w_k A^k) from a convolutional layer's
+Grad-CAM, Grad-CAM++ and LayerCAM all form ReLU(Σ_k w_k A^k) from a convolutional layer's
 activations A and the gradients of the target score with respect to them; only the weight
-function w(A, ∂score/∂A) differs. The backward pass stops at the layer.
+function w(A, ∂score/∂A) differs: one weight per channel (Grad-CAM, Grad-CAM++) or one per
+position and channel (LayerCAM). The backward pass stops at the layer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from ..model import get_adapter
 from .gradients import Target
 
+#: (activations, gradients), both ``(N, h, w, k)`` → weights ``(N, k)`` per channel or
+#: ``(N, h, w, k)`` per position.
 ChannelWeights = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -39,6 +42,11 @@ def gradcam_plus_plus_weights(activations: np.ndarray, gradients: np.ndarray) ->
     return (alpha * np.maximum(g, 0.0)).sum(axis=(1, 2))
 
 
+def layercam_weights(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """LayerCAM's pixel-wise weights ReLU(∂score/∂A_ij^k), shape ``(N, h, w, k)``."""
+    return np.maximum(gradients, 0.0)
+
+
 def class_activation_map(
     model: keras.Model,
     x: np.ndarray,
@@ -47,6 +55,8 @@ def class_activation_map(
     weights: ChannelWeights,
 ) -> np.ndarray:
     """ReLU(Σ_k w_k A^k) at the layer's own resolution, shape ``(N, h, w)``, float32.
+
+    ``weights`` gives one weight per channel ``(N, k)`` or per position ``(N, h, w, k)``.
 
     Raises
     ------
@@ -59,7 +69,8 @@ def class_activation_map(
     targets = adapter.check_targets(target, len(batch))
     _, acts, grads, _ = adapter.layer_gradients(batch, targets, entry)
     w = weights(acts, grads)
-    cam = np.einsum("nhwk,nk->nhw", acts.astype(np.float64), w.astype(np.float64))
+    pattern = "nhwk,nk->nhw" if w.ndim == 2 else "nhwk,nhwk->nhw"
+    cam = np.einsum(pattern, acts.astype(np.float64), w.astype(np.float64))
     return np.maximum(cam, 0.0).astype(np.float32)
 
 
@@ -88,3 +99,25 @@ def grad_cam_plus_plus(
     Convolutional Networks".
     """
     return class_activation_map(model, x, target, layer, gradcam_plus_plus_weights)
+
+
+def layer_cam(
+    model: keras.Model, x: np.ndarray, target: Target = None, layer: str | Any | None = None
+) -> np.ndarray:
+    """LayerCAM: ReLU(Σ_k ReLU(∂score/∂A_ij^k) · A_ij^k), each position weighted by its own
+    positive gradient.
+
+    Finer than Grad-CAM's one weight per channel, so it also works on shallow layers.
+    ``layer=None`` picks the last layer with a 4-D output. Not normalized, not resized.
+
+    Raises
+    ------
+    ValueError
+        If the layer has no spatial axes, or on bad ``x`` / ``target`` / ``layer``.
+
+    References
+    ----------
+    Jiang et al. (2021), "LayerCAM: Exploring Hierarchical Class Activation Maps for
+    Localization".
+    """
+    return class_activation_map(model, x, target, layer, layercam_weights)

@@ -252,24 +252,35 @@ class ModelAdapter:
         return backend.to_numpy(self._probe(("logits",), make)(self._tensor(x)))
 
     def input_gradients(
-        self, x: np.ndarray, targets: np.ndarray
+        self,
+        x: np.ndarray,
+        targets: np.ndarray,
+        replace: Callable[[], dict[int, Callable[..., Any]]] | None = None,
+        probe: str = "input_gradients",
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scores, gradients of each sample's target score w.r.t. its input, and targets."""
-        score_key, replace = self.score_head()
+        """Scores, gradients of each sample's target score w.r.t. its input, and targets.
+
+        ``replace`` builds extra step replacements (see :func:`run_graph`), merged under the
+        score head's, for a probe compiled once under the name ``probe`` (guided
+        backpropagation substitutes its ReLUs this way); one name, one set of replacements.
+        """
+        score_key, head = self.score_head()
 
         def make() -> Callable[..., Any]:
+            steps = head if replace is None else {**replace(), **head}
+
             def forward_backward(inputs: Any, classes: Any) -> tuple[Any, Any, Any]:
                 with backend.gradient_tape() as tape:
                     tape.watch(inputs)
-                    logits = self.run(inputs, replace=replace)[score_key]
+                    logits = self.run(inputs, replace=steps)[score_key]
                     classes = backend.select_targets(logits, classes)
                     scores = backend.gather_rows(logits, classes)
                 return scores, tape.gradient(scores, inputs), classes
 
             return forward_backward
 
-        probe = self._probe(("input_gradients",), make)
-        scores, grads, classes = probe(self._tensor(x), backend.to_tensor(targets, "int32"))
+        function = self._probe((probe,), make)
+        scores, grads, classes = function(self._tensor(x), backend.to_tensor(targets, "int32"))
         return backend.to_numpy(scores), backend.to_numpy(grads), classes.numpy()
 
     def layer_gradients(

@@ -137,6 +137,26 @@ def redirected_relu(x: Any, max_value: float | None = None) -> Any:
     return relu(x)
 
 
+def positive_gradient(x: Any) -> Any:
+    """Identity whose gradient keeps only its positive part: backwards, g ↦ max(g, 0).
+
+    Applied to the output of a ReLU (a ReLU layer or operation, or a layer with a fused
+    ReLU activation, run as it is), it turns that ReLU into the guided-backpropagation
+    ReLU: the ReLU's own gradient still zeroes the positions whose input was not positive,
+    so together they pass max(g, 0)·[input > 0]. Working on the output means that no
+    layer has to be recomputed or changed, whatever its class.
+    """
+
+    @tf.custom_gradient
+    def guided(inputs: Any) -> Any:
+        def gradient(upstream: Any) -> Any:
+            return tf.nn.relu(upstream)
+
+        return tf.identity(inputs), gradient
+
+    return guided(x)
+
+
 def affine_warp(images: Any, rows: Any, output_size: tuple[int, int], fill: float) -> Any:
     """Bilinear warp of ``images`` ``(K, H, W, C)`` onto ``output_size`` by affine ``rows``.
 

@@ -93,3 +93,35 @@ def as_targets(target: object, n: int, num_classes: int) -> np.ndarray:
             f"(0..{num_classes - 1})"
         )
     return values.astype(np.int32)
+
+
+def as_baseline(baseline: object, batch: np.ndarray) -> np.ndarray:
+    """The reference input as a float32 array of ``batch``'s shape.
+
+    ``None`` is all zeros; a float or any array that broadcasts to ``batch`` (one image,
+    one value per channel…) is broadcast.
+
+    Raises
+    ------
+    ValueError
+        If ``baseline`` does not broadcast to ``batch`` or holds NaN or infinite values.
+    TypeError
+        If it cannot be read as a numeric array.
+    """
+    if baseline is None:
+        return np.zeros_like(batch)
+    try:
+        array = np.asarray(baseline, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"baseline must be None, a float or a numeric array, got {type(baseline).__name__}"
+        ) from error
+    try:
+        array = np.broadcast_to(array, batch.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"baseline of shape {array.shape} does not broadcast to x {batch.shape}"
+        ) from error
+    if not np.all(np.isfinite(array)):
+        raise ValueError("baseline contains NaN or infinite values")
+    return np.ascontiguousarray(array)
