@@ -12,18 +12,23 @@ from .maps import (
     to_uint8_image,
 )
 from .png import to_png, upscale, upscale_factor
+from .segments import BASELINES, perturbation_baseline, segment_boundaries, top_segments
 
 __all__ = [
+    "BASELINES",
     "NORMALIZATIONS",
     "colorize",
     "grid_position",
     "normalize",
     "overlay",
+    "perturbation_baseline",
     "resize",
+    "segment_boundaries",
     "tile",
     "to_map",
     "to_png",
     "to_uint8_image",
+    "top_segments",
     "upscale",
     "upscale_factor",
 ]

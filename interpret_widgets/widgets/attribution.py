@@ -89,7 +89,7 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         super().__init__(active=active)
         self.add_class("iw-panel")
         self.selection: Selection | None = None
-        self.cache = MapCache()
+        self.cache = self.make_cache()
         self.methods = MethodTable(self.method_table(), self.family)
         self.controls = PanelControls(self, self.methods.choices())
         self.controls.offer_compare_methods(self.current_method)
@@ -144,6 +144,10 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         traitlets.link((self, "image_index"), (slider, "value"))
 
     # -- configuration by data -------------------------------------------------------------
+    def make_cache(self) -> MapCache:
+        """The panel's map cache, by (method, class) (a panel may key it by more)."""
+        return MapCache()
+
     def method_table(self) -> dict[str, PanelMethod]:
         """The panel's methods by key (each panel gives its table)."""
         raise NotImplementedError
