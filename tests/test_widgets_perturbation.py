@@ -209,6 +209,12 @@ def test_other_methods_equal_the_functions(model, images):
             assert (panel.segments_box.layout.display is None) == shows_segments
         fig = panel.figure()
         assert isinstance(fig, Figure) and "DeepSHAP" in fig.get_suptitle()
+        panel.method = "lime"  # cached: the figure's first picture shows the superpixels
+        fig = panel.figure()
+        first = fig.axes[0]
+        assert "superpixels" in first.get_title() and "LIME" in fig.get_suptitle()
+        shown = first.get_images()[0].get_array()
+        np.testing.assert_array_equal(shown, segment_boundaries(x[0], segments[0]))
 
 
 def test_baselines_and_segment_helpers():
@@ -269,3 +275,11 @@ def test_dashboard_tab(model, images):
     dashboard.target = 3  # the shared selection drives the panel
     assert dashboard.wait(120)
     assert panel.target == 3 and (panel.method, 3) in panel.cache
+
+
+def test_sliders_grow_instead_of_clamping(model, images):
+    panel = PerturbationPanel(model, images, NAMES, active=False)
+    panel.samples = 20_000  # beyond the slider's range: the slider grows, nothing clamps
+    assert panel.samples == panel.parameter_widgets["samples"].value == 20_000
+    panel.compactness = 500.0  # a log slider: its exponent range grows
+    assert panel.compactness == panel.parameter_widgets["compactness"].value == 500.0

@@ -373,4 +373,9 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         if comparing:
             heading += f" vs {self.describe(self.compare_method)}"
         heading = f"{heading} — class '{self.class_names[self.target]}'"
-        return attribution_figure(image, rows, self.cmap, f"image {self.image_index}", heading)
+        shown, image_title = self.figure_image()
+        return attribution_figure(shown, rows, self.cmap, image_title, heading)
+
+    def figure_image(self) -> tuple[np.ndarray, str]:
+        """The first picture of each row of :meth:`figure` and its title: the image."""
+        return self.selection.current_image(), f"image {self.image_index}"

@@ -369,6 +369,16 @@ class PerturbationPanel(AttributionPanel):
             )
 
 
+    def figure_image(self) -> tuple[np.ndarray, str]:
+        """The image with the superpixels of the panel's map, for :meth:`figure`."""
+        image, title = super().figure_image()
+        segments = getattr(self.cache[(self.current_method, self.target)], "segments", None)
+        if segments is None:
+            return image, title
+        count = len(np.unique(segments))
+        return segment_boundaries(image, segments), f"{title}, {count} superpixels"
+
+
 def top_segments_html(rows: list[tuple[int, float, int]]) -> str:
     """A small table of the top segments: label, signed value (red for, blue against)."""
     lines = [
