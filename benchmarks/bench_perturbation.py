@@ -57,7 +57,9 @@ def repeated(fn, times: int):
     return run
 
 
-def bench_methods(name: str, model, image: np.ndarray, settings: dict, repeats: int) -> None:
+def bench_methods(
+    name: str, model, image: np.ndarray, settings: dict, repeats: int, only: str | None = None
+) -> None:
     raw_fn = raw_forward(model)
     block = np.repeat(image, BATCH, axis=0)
     raw_fn(block)
@@ -82,6 +84,8 @@ def bench_methods(name: str, model, image: np.ndarray, settings: dict, repeats: 
     print("| method | copies | median ms | raw passes beside it, ms | per copy / per raw image |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for label, run in runs.items():
+        if only and not any(label.startswith(o) for o in only.split(",")):
+            continue
         copies = copies_of(run)
         calls = math.ceil(copies / BATCH)
         reference = repeated(lambda: raw_fn(block), calls)
@@ -115,23 +119,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="demo model only")
     parser.add_argument("--part", choices=["all", "perturbation", "gradients"], default="all")
+    parser.add_argument("--models", default="demo,vgg", help="demo, vgg or both")
+    parser.add_argument("--only", default=None, help="comma-separated method names")
+    parser.add_argument("--chunks", default="32,64,256", help="IG/SmoothGrad batch sizes")
     args = parser.parse_args()
     perturbation = args.part in ("all", "perturbation")
     gradients = args.part in ("all", "gradients")
     demo = load_demo_model()
     images = demo_images(8, seed=7)[0]
-    if perturbation:
+    if perturbation and "demo" in args.models:
         settings = {"window": 8, "stride": 4, "shap": 2048, "lime": 1000}
-        bench_methods("demo model (64×64)", demo, images[:1], settings, repeats=3)
-    if gradients:
-        bench_gradient_schedules("demo model", demo, images, repeats=3, chunks=(32, 64, 256))
-    if args.quick:
+        bench_methods("demo model (64×64)", demo, images[:1], settings, 2, args.only)
+    if gradients and "demo" in args.models:
+        chunks = tuple(int(c) for c in args.chunks.split(","))
+        bench_gradient_schedules("demo model", demo, images, repeats=3, chunks=chunks)
+    if args.quick or "vgg" not in args.models:
         return
     vgg = vgg_like(64)
-    x = np.random.default_rng(0).uniform(0, 255, (8, 64, 64, 3)).astype("float32")
+    x = images * 255.0  # VGG's input range; demo images, so that SLIC finds segments
     if perturbation:
         settings = {"window": 16, "stride": 8, "shap": 256, "lime": 256}
-        bench_methods("VGG16 (weights=None, 64×64)", vgg, x[:1], settings, repeats=1)
+        bench_methods("VGG16 (weights=None, 64×64)", vgg, x[:1], settings, 1, args.only)
     if gradients:
         bench_gradient_schedules("VGG16", vgg, x, repeats=1, chunks=(64, 256))
 

@@ -136,7 +136,7 @@ def test_bad_segments(fn, model, x):
 def test_bad_baseline_progress_and_batch_size(fn, model, x):
     with pytest.raises(ValueError, match=r"baseline of shape \(5, 5\) does not broadcast"):
         fn(model, x, baseline=np.zeros((5, 5)))
-    with pytest.raises(TypeError, match="baseline must be a float or an array"):
+    with pytest.raises(TypeError, match="baseline must be None, a float or a numeric array"):
         fn(model, x, baseline="grey")
     with pytest.raises(TypeError, match="progress must be None or a callable"):
         fn(model, x, progress=5)

@@ -76,9 +76,19 @@ def segment_values(result: np.ndarray, segments: np.ndarray) -> np.ndarray:
 
 def test_kernel_shap_exact_mode_equals_enumerated_shapley(logit_cnn, exact_shapley):
     x, expected = exact_shapley
+    totals = []
     with untouched(logit_cnn):
         # 2^8 − 2 = 254 ≤ 254 samples: every coalition is evaluated.
-        result = methods.kernel_shap(logit_cnn, x[None], 2, GRID, samples=254, baseline=0.3)
+        result = methods.kernel_shap(
+            logit_cnn,
+            x[None],
+            2,
+            GRID,
+            samples=254,
+            baseline=0.3,
+            progress=lambda d, t: totals.append(t),
+        )
+    assert totals[-1] == 2**8  # every coalition once, the empty and the full one included
     # float32 scores (batched vs. a direct call differ by ~1e-6) through float64 algebra.
     np.testing.assert_allclose(segment_values(result[0], GRID), expected, rtol=1e-4, atol=2e-5)
 
@@ -257,3 +267,15 @@ def test_batch_size_does_not_change_results(logit_cnn):
         small, large = run(logit_cnn, x, batch_size=5), run(logit_cnn, x, batch_size=256)
         # Different batch compositions may round differently in float32 kernels.
         np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_sampled_results_do_not_depend_on_the_rest_of_the_batch(logit_cnn):
+    x = np.random.default_rng(8).uniform(0, 1, (3, 16, 16, 3)).astype("float32")
+    for run in (
+        lambda z: methods.kernel_shap(logit_cnn, z, 1, GRID, samples=40, seed=3),
+        lambda z: methods.lime(logit_cnn, z, 1, GRID, samples=40, seed=3),
+    ):
+        together = run(x)
+        # Same coalitions per image; only the batch composition of the forward passes
+        # differs, which may round differently in float32.
+        np.testing.assert_allclose(run(x[2:]), together[2:], rtol=1e-4, atol=1e-5)

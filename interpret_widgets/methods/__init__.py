@@ -16,7 +16,8 @@ from .gradients import (
 from .guided_backprop import guided_backprop
 from .lrp import LRPReport, lrp, lrp_report
 from .lrp.deeplift import deep_lift, deep_shap
-from .perturbation import Stopped, kernel_shap, lime, occlusion, superpixels
+from .perturbation import kernel_shap, lime, occlusion, superpixels
+from .progress import Stopped
 from .score_cam import score_cam
 
 __all__ = [

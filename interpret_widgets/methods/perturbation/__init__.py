@@ -2,13 +2,12 @@
 
 All of them (and Score-CAM) score their perturbed copies through one batched evaluator
 (:mod:`.evaluate`), which also carries the ``progress(done, total)`` callback that can stop
-a run (:class:`Stopped`).
+a run (:class:`~interpret_widgets.methods.progress.Stopped`).
 """
 
-from .evaluate import Stopped
 from .lime import lime
 from .occlusion import occlusion
 from .segments import superpixels
 from .shapley import kernel_shap
 
-__all__ = ["Stopped", "kernel_shap", "lime", "occlusion", "superpixels"]
+__all__ = ["kernel_shap", "lime", "occlusion", "superpixels"]

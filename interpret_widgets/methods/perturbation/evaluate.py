@@ -8,12 +8,13 @@ that S copies cost about S rows of a raw forward pass and never sit in memory al
 
 Progress and stopping
 ---------------------
-Every method takes ``progress=callable(done, total)``. It is called with ``done = 0`` before
-the first batch and after every batch with the number of copies scored so far (increasing,
-ending at ``total``). If it returns ``False`` (exactly ``False``; ``None`` continues) the
-evaluation stops before the next batch and the method raises :class:`Stopped`; so a stop
-requested during a batch takes effect when that batch ends. An exception raised by the
-callback itself passes through unchanged. A widget's Stop button is then
+Every method takes ``progress=callable(done, total)`` (the convention of
+:mod:`~interpret_widgets.methods.progress`). It is called with ``done = 0`` before the first
+batch and after every batch with the number of copies scored so far (increasing, ending at
+``total``). If it returns ``False`` (exactly ``False``; ``None`` continues) the evaluation
+stops before the next batch and the method raises :class:`Stopped`; so a stop requested
+during a batch takes effect when that batch ends. An exception raised by the callback
+itself passes through unchanged. A widget's Stop button is then
 ``progress=lambda done, total: not stop_event.is_set()``.
 """
 
@@ -24,67 +25,26 @@ from collections.abc import Callable
 import numpy as np
 
 from ...model import ModelAdapter
+from ...model.inputs import as_baseline
 from ..featviz.arguments import positive_int
+from ..progress import Progress, Stopped, check_progress, report
 
-#: ``progress(done, total)``; returning ``False`` stops the evaluation.
-Progress = Callable[[int, int], object]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Progress",
+    "Stopped",
+    "as_baseline",
+    "check_progress",
+    "keep_segments",
+    "positive_int",
+    "score_perturbations",
+]
+
 #: ``build(start, stop)`` gives perturbed inputs ``start … stop − 1``, float32.
 Build = Callable[[int, int], np.ndarray]
 
 #: Perturbed copies per compiled call when a method is not told otherwise.
 DEFAULT_BATCH_SIZE = 64
-
-
-class Stopped(RuntimeError):  # noqa: N818 - a requested stop, like StopIteration
-    """The ``progress`` callback returned ``False``: the evaluation stopped early.
-
-    ``done`` perturbed inputs of ``total`` had been scored.
-    """
-
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__(f"stopped by the progress callback after {done} of {total} samples")
-        self.done = done
-        self.total = total
-
-
-def check_progress(progress: object) -> Progress | None:
-    """``progress`` itself when it is ``None`` or callable.
-
-    Raises
-    ------
-    TypeError
-        If it is neither.
-    """
-    if progress is not None and not callable(progress):
-        raise TypeError(
-            f"progress must be None or a callable(done, total), got {type(progress).__name__}"
-        )
-    return progress
-
-
-def broadcast_baseline(baseline: object, batch: np.ndarray) -> np.ndarray:
-    """``baseline`` (a float or an array) broadcast to the batch's shape, float32, read-only.
-
-    Raises
-    ------
-    ValueError
-        If it does not broadcast to ``batch.shape``.
-    TypeError
-        If it is not numeric.
-    """
-    try:
-        array = np.asarray(baseline, dtype=np.float32)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"baseline must be a float or an array broadcastable to x, got "
-            f"{type(baseline).__name__}"
-        ) from error
-    try:
-        return np.broadcast_to(array, batch.shape)
-    except ValueError as error:
-        raise ValueError(
-            f"baseline of shape {array.shape} does not broadcast to x {batch.shape}"
-        ) from error
 
 
 def score_perturbations(
@@ -110,7 +70,7 @@ def score_perturbations(
     """
     batch_size = positive_int(batch_size, "batch_size")
     out = np.empty(total, dtype=np.float64)
-    _report(progress, 0, total)
+    report(progress, 0, total)
     for start in range(0, total, batch_size):
         stop = min(start + batch_size, total)
         logits = adapter.logits(build(start, stop)).astype(np.float64)
@@ -118,13 +78,8 @@ def score_perturbations(
             logits = np.exp(logits - logits.max(axis=1, keepdims=True))
             logits /= logits.sum(axis=1, keepdims=True)
         out[start:stop] = logits[np.arange(stop - start), classes[start:stop]]
-        _report(progress, stop, total)
+        report(progress, stop, total)
     return out
-
-
-def _report(progress: Progress | None, done: int, total: int) -> None:
-    if progress is not None and progress(done, total) is False:
-        raise Stopped(done, total)
 
 
 def keep_segments(

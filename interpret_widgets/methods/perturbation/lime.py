@@ -15,7 +15,7 @@ from ..gradients import Target, _prepare
 from .evaluate import (
     DEFAULT_BATCH_SIZE,
     Progress,
-    broadcast_baseline,
+    as_baseline,
     check_progress,
     keep_segments,
     positive_int,
@@ -41,7 +41,8 @@ def lime(
     """Per segment, the coefficient of a local weighted ridge regression of the score.
 
     Over ``samples`` keep-vectors z (z = all ones first, then ``samples − 1`` with each
-    segment kept with p = ½, from ``numpy.random.default_rng(seed)``), the target's
+    segment kept with p = ½, from ``numpy.random.default_rng(seed)`` anew for each
+    image), the target's
     pre-softmax score is regressed on z with sample weights √exp(−d²/kernel_width²), d the
     cosine distance of z to all ones (1 for z = 0), penalty ``alpha`` on the coefficients
     and a free intercept. Removed segments take ``baseline``. Each pixel carries its
@@ -67,11 +68,11 @@ def lime(
         raise ValueError(f"alpha must be >= 0, got {alpha!r}")
     check_progress(progress)
     adapter, batch, targets = _prepare(model, x, target)
-    base = broadcast_baseline(baseline, batch)
+    base = as_baseline(baseline, batch)
     maps, counts = check_segments(segments, batch)
-    rng = np.random.default_rng(seed)
     draws = []
-    for m in counts:
+    for m in counts:  # a generator per image: its result does not depend on the others
+        rng = np.random.default_rng(seed)
         z = np.ones((samples, m), dtype=bool)
         z[1:] = rng.random((samples - 1, m)) < 0.5
         draws.append(z)

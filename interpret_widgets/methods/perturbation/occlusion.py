@@ -17,7 +17,7 @@ from ..gradients import Target, _prepare
 from .evaluate import (
     DEFAULT_BATCH_SIZE,
     Progress,
-    broadcast_baseline,
+    as_baseline,
     check_progress,
     score_perturbations,
 )
@@ -69,7 +69,7 @@ def occlusion(
             f"stride {(sh, sw)} is larger than the window {(h, w)}: pixels between windows "
             "would be left uncovered"
         )
-    base = broadcast_baseline(baseline, batch)
+    base = as_baseline(baseline, batch)
     rows = [i * sh for i in range(math.ceil((size[0] - h) / sh) + 1)]
     cols = [j * sw for j in range(math.ceil((size[1] - w) / sw) + 1)]
     boxes = [(r, c) for r in rows for c in cols]

@@ -22,7 +22,7 @@ from ..gradients import Target, _prepare
 from .evaluate import (
     DEFAULT_BATCH_SIZE,
     Progress,
-    broadcast_baseline,
+    as_baseline,
     check_progress,
     keep_segments,
     positive_int,
@@ -48,9 +48,9 @@ def kernel_shap(
     ``segments``: int labels ``(N, H, W)`` or one ``(H, W)`` map, ``None`` for
     :func:`superpixels`. When 2^M − 2 ≤ ``samples`` (M segments) all coalitions are
     evaluated and the values are exact; otherwise ``samples`` distinct coalitions are
-    drawn (``numpy.random.default_rng(seed)``). Either way the values of an image sum to
-    score(x) − score(all baseline), and M + 2 … ``samples`` + 2 copies per image go
-    through the model, ``batch_size`` at a time. Returns ``(N, H, W)`` float32.
+    drawn (``numpy.random.default_rng(seed)``, anew for each image). Either way the
+    values of an image sum to score(x) − score(all baseline), and at most ``samples`` + 2
+    copies per image go through the model, ``batch_size`` at a time. Returns ``(N, H, W)`` float32.
 
     Raises
     ------
@@ -67,10 +67,11 @@ def kernel_shap(
     samples = positive_int(samples, "samples")
     check_progress(progress)
     adapter, batch, targets = _prepare(model, x, target)
-    base = broadcast_baseline(baseline, batch)
+    base = as_baseline(baseline, batch)
     maps, counts = check_segments(segments, batch)
-    rng = np.random.default_rng(seed)
-    plans = [_coalitions(m, samples, rng) for m in counts]
+    # A generator per image from the same seed: an image's values do not depend on the
+    # other images of the batch.
+    plans = [_coalitions(m, samples, np.random.default_rng(seed)) for m in counts]
     # Every image's copies: all kept, none kept, then its coalitions.
     keep = [
         np.concatenate([np.ones((1, m), bool), np.zeros((1, m), bool), coalitions])
