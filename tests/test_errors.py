@@ -184,6 +184,8 @@ def test_bad_references_for_deep_lift_and_deep_shap(model, x):
         methods.deep_shap(model, x, x[..., :1])
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         methods.deep_shap(model, x, x, batch_size=0)
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
+        methods.deep_shap(model, x, x, progress=5)
 
 
 def test_layer_cam_on_dense_layer(model, x):

@@ -107,6 +107,8 @@ def deep_shap(
     ValueError
         On a ``background`` that is not a batch of inputs of the model's shape,
         ``batch_size < 1``, a layer DeepLIFT cannot propagate through, or bad input.
+    TypeError
+        On a ``progress`` that is not callable.
     InterruptedError
         When ``progress`` returns ``False``.
 
@@ -127,6 +129,10 @@ def deep_shap(
         ) from error
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be None or a callable(done, total), got {type(progress).__name__}"
+        )
     count = len(references)
     total = len(batch) * count
     sums = np.zeros(batch.shape, dtype=np.float64)
