@@ -155,6 +155,7 @@ def test_stop_halts_within_one_batch(model, images):
         assert pressed[0] <= panel.evaluated <= pressed[0] + 16 < panel.progress_bar.max
         assert panel.status.state == "error" and "stopped after" in panel.status.message
         assert panel.main.heatmap.value == b""  # no map of a run that did not finish
+        assert panel.main.note.value == "" and panel.top_list.value == ""
         assert panel.progress_box.layout.display == "none"
         panel.samples = 16  # a new run goes to the end
         settled(panel)

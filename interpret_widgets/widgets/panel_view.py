@@ -142,8 +142,9 @@ class MapRow(traitlets.HasTraits):
 
     def clear(self) -> None:
         """Blank the maps (a failed computation shows no stale map)."""
-        with hold_sync_all(self.heatmap, self.rawmap):
+        with hold_sync_all(self.heatmap, self.rawmap, self.note):
             self.heatmap.value = self.rawmap.value = b""
+            self.note.value = ""
         self.note_text = ""
 
 
