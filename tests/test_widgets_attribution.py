@@ -325,7 +325,8 @@ def test_choosing_the_compared_method_swaps_without_recomputing(model, images):
     panel.variant_buttons.value = "gradcam++"
     assert panel.compare_method == "gradcam"
     assert panel.controls.compare_method_dropdown.value == "gradcam"
-    assert [value for _, value in panel.controls.compare_method_dropdown.options] == ["gradcam"]
+    options = [value for _, value in panel.controls.compare_method_dropdown.options]
+    assert options == ["gradcam", "scorecam", "layercam"]
     assert calls == []  # both maps are cached per method
     raw = grad_cam(model, images[:1], panel.target, panel.layer)[0]
     assert panel.second.heatmap.value == expected_png(panel, raw)

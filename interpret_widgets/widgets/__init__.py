@@ -1,7 +1,8 @@
 """The widgets: thin views over :mod:`interpret_widgets.methods` and :mod:`~.render`.
 
 ``ActivationExplorer`` and ``FilterVisualizer`` explore what a model computes; the
-attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``) explain one image for
+attribution panels (``GradCAMPanel``, ``LRPPanel``, ``GradientPanel``,
+``PerturbationPanel``) explain one image for
 a clicked class; the ``Dashboard`` puts them all around one shared selection. Every view is
 a :class:`View` (status line, error capture, validation, one update cycle, background work);
 the views of one model share a :class:`Selection` (images, classes, image, class, layer).
@@ -17,6 +18,7 @@ from .class_bars import ClassBars
 from .dashboard import Dashboard
 from .filter_visualizer import FilterVisualizer
 from .panels import GradCAMPanel, GradientPanel, LRPPanel
+from .perturbation_panel import PerturbationPanel
 from .selection import Selection
 from .view import View
 
@@ -31,6 +33,7 @@ __all__ = [
     "GradCAMPanel",
     "GradientPanel",
     "LRPPanel",
+    "PerturbationPanel",
     "Selection",
     "View",
 ]

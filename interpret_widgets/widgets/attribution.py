@@ -89,7 +89,7 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         super().__init__(active=active)
         self.add_class("iw-panel")
         self.selection: Selection | None = None
-        self.cache = MapCache()
+        self.cache = self.make_cache()
         self.methods = MethodTable(self.method_table(), self.family)
         self.controls = PanelControls(self, self.methods.choices())
         self.controls.offer_compare_methods(self.current_method)
@@ -144,6 +144,10 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         traitlets.link((self, "image_index"), (slider, "value"))
 
     # -- configuration by data -------------------------------------------------------------
+    def make_cache(self) -> MapCache:
+        """The panel's map cache, by (method, class) (a panel may key it by more)."""
+        return MapCache()
+
     def method_table(self) -> dict[str, PanelMethod]:
         """The panel's methods by key (each panel gives its table)."""
         raise NotImplementedError
@@ -369,4 +373,9 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         if comparing:
             heading += f" vs {self.describe(self.compare_method)}"
         heading = f"{heading} — class '{self.class_names[self.target]}'"
-        return attribution_figure(image, rows, self.cmap, f"image {self.image_index}", heading)
+        shown, image_title = self.figure_image()
+        return attribution_figure(shown, rows, self.cmap, image_title, heading)
+
+    def figure_image(self) -> tuple[np.ndarray, str]:
+        """The first picture of each row of :meth:`figure` and its title: the image."""
+        return self.selection.current_image(), f"image {self.image_index}"

@@ -22,7 +22,15 @@ from .panel_view import PIXELATED_CSS
 from .selection import Selection, SelectionTraits, prepare_images
 from .view import View
 
-TABS = ("Activations", "Grad-CAM", "LRP", "Gradients", "Filters", "Ablation")
+TABS = (
+    "Activations",
+    "Grad-CAM",
+    "LRP",
+    "Gradients",
+    "SHAP · LIME · Occlusion",
+    "Filters",
+    "Ablation",
+)
 
 
 class Dashboard(SelectionTraits, View):
@@ -137,6 +145,7 @@ class Dashboard(SelectionTraits, View):
         from .activation_explorer import ActivationExplorer
         from .filter_visualizer import FilterVisualizer
         from .panels import GradCAMPanel, GradientPanel, LRPPanel
+        from .perturbation_panel import PerturbationPanel
 
         selection = self.selection
         shared = {"selection": selection, "image_selector": False}
@@ -147,6 +156,7 @@ class Dashboard(SelectionTraits, View):
             "Grad-CAM": lambda: GradCAMPanel(**shared),
             "LRP": lambda: LRPPanel(**shared),
             "Gradients": lambda: GradientPanel(**shared),
+            "SHAP · LIME · Occlusion": lambda: PerturbationPanel(**shared),
             "Filters": lambda: FilterVisualizer(self.model, layer=self.layer or None),
             "Ablation": lambda: AblationPanel(selection=selection, labels=self._labels),
         }

@@ -66,8 +66,9 @@ def bind(control: widgets.ValueWidget, owner: traitlets.HasTraits, name: str) ->
     """Two-way binding of a control's value and the trait ``name`` of ``owner``.
 
     Unlike ``link``, a value that a dropdown does not list (a colormap outside the list)
-    is added to its options instead of raising; a refused value raises the owner's
-    ``TraitError`` (shown in a view's status line).
+    is added to its options instead of raising, and a slider's range grows to a value
+    outside it instead of clamping it; a refused value raises the owner's ``TraitError``
+    (shown in a view's status line).
     """
 
     def to_owner(change: dict[str, Any]) -> None:
@@ -82,11 +83,30 @@ def bind(control: widgets.ValueWidget, owner: traitlets.HasTraits, name: str) ->
                 if not isinstance(value, str):
                     return
                 control.options = [*control.options, value]
+        else:
+            widen(control, value)
         control.value = value
 
     control.observe(to_owner, "value")
     owner.observe(to_control, name)
     to_control({"new": getattr(owner, name)})
+
+
+def widen(control: widgets.ValueWidget, value: Any) -> None:
+    """Extend a slider's range to hold ``value``: a slider never clamps a trait's value."""
+    if not hasattr(control, "max") or not isinstance(value, (int, float)):
+        return
+    if isinstance(control, widgets.FloatLogSlider):
+        if value <= 0:
+            return
+        exponent = float(np.log(value) / np.log(control.base))
+        control.max = max(control.max, float(np.ceil(exponent)))
+        control.min = min(control.min, float(np.floor(exponent)))
+        return
+    if value > control.max:
+        control.max = value
+    if value < control.min:
+        control.min = value
 
 
 class MapRow(traitlets.HasTraits):
@@ -122,8 +142,9 @@ class MapRow(traitlets.HasTraits):
 
     def clear(self) -> None:
         """Blank the maps (a failed computation shows no stale map)."""
-        with hold_sync_all(self.heatmap, self.rawmap):
+        with hold_sync_all(self.heatmap, self.rawmap, self.note):
             self.heatmap.value = self.rawmap.value = b""
+            self.note.value = ""
         self.note_text = ""
 
 

@@ -18,8 +18,11 @@ import traitlets
 from ..methods import (
     grad_cam,
     grad_cam_plus_plus,
+    guided_backprop,
     integrated_gradients_report,
+    layer_cam,
     saliency,
+    score_cam,
     smoothgrad,
 )
 from ..methods.lrp import composite_parameters, lrp_report, valid_names
@@ -38,23 +41,27 @@ def _cam(function: Any) -> Any:
     return compute
 
 
-#: Grad-CAM variants: key -> (label, compute, parameters).
+#: The CAM family: key -> (label, compute, parameters).
 CAM_VARIANTS = {
     "gradcam": PanelMethod("Grad-CAM", _cam(grad_cam), ("layer",)),
     "gradcam++": PanelMethod("Grad-CAM++", _cam(grad_cam_plus_plus), ("layer",)),
+    "scorecam": PanelMethod("Score-CAM", _cam(score_cam), ("layer",)),
+    "layercam": PanelMethod("LayerCAM", _cam(layer_cam), ("layer",)),
 }
 
 
 class GradCAMPanel(AttributionPanel):
-    """Grad-CAM (or Grad-CAM++) of one image for the clicked class, at a chosen layer.
+    """A class activation map of one image for the clicked class, at a chosen layer.
 
     Traits (besides the common ones): ``layer``, a layer with a 4-D output (shared with
     the selection; default the adapter's CAM layer), and ``variant``, a key of
-    :data:`CAM_VARIANTS`; the method comparison shows the other variant at the same layer.
+    :data:`CAM_VARIANTS` (Grad-CAM, Grad-CAM++, Score-CAM, LayerCAM); the method comparison
+    shows another variant at the same layer.
 
     References
     ----------
-    Selvaraju et al. (2017), "Grad-CAM"; Chattopadhyay et al. (2018), "Grad-CAM++".
+    Selvaraju et al. (2017), "Grad-CAM"; Chattopadhyay et al. (2018), "Grad-CAM++"; Wang
+    et al. (2020), "Score-CAM"; Jiang et al. (2021), "LayerCAM".
     """
 
     method_trait = "variant"
@@ -72,7 +79,7 @@ class GradCAMPanel(AttributionPanel):
         ).add_class("iw-cam-layer")
         self.variant_buttons = widgets.ToggleButtons(
             options=[(entry.label, key) for key, entry in CAM_VARIANTS.items()],
-            style={"button_width": "115px"},
+            style={"button_width": "100px"},
         ).add_class("iw-cam-variant")
         traitlets.link((self.variant_buttons, "value"), (self, "variant"))
         self.layer_dropdown.observe(self._on_layer_dropdown_change, "value")
@@ -232,6 +239,10 @@ def _saliency(model: Any, x: np.ndarray, target: int) -> RawMap:
     return RawMap(to_map(saliency(model, x, target)[0]))
 
 
+def _guided_backprop(model: Any, x: np.ndarray, target: int) -> RawMap:
+    return RawMap(to_map(guided_backprop(model, x, target)[0]))
+
+
 def _smoothgrad(model: Any, x: np.ndarray, target: int, samples: int, noise: float) -> RawMap:
     return RawMap(to_map(smoothgrad(model, x, target, samples=samples, noise=noise)[0]))
 
@@ -252,11 +263,12 @@ GRADIENT_METHODS = {
     "integrated_gradients": PanelMethod(
         "Integrated Gradients", _integrated_gradients, ("steps",)
     ),
+    "guided_backprop": PanelMethod("Guided Backprop", _guided_backprop),
 }
 
 
 class GradientPanel(AttributionPanel):
-    """Saliency, SmoothGrad or Integrated Gradients of one image for the clicked class.
+    """Saliency, SmoothGrad, Integrated Gradients or guided backprop of one image for a class.
 
     Traits: ``method`` (a key of :data:`GRADIENT_METHODS`), ``samples`` and ``noise``
     (SmoothGrad), ``steps`` (Integrated Gradients, zero baseline). The raw map is the
@@ -266,7 +278,8 @@ class GradientPanel(AttributionPanel):
     References
     ----------
     Simonyan et al. (2014); Smilkov et al. (2017), "SmoothGrad"; Sundararajan et al.
-    (2017), "Axiomatic Attribution for Deep Networks".
+    (2017), "Axiomatic Attribution for Deep Networks"; Springenberg et al. (2015),
+    "Striving for Simplicity: The All Convolutional Net" (guided backprop).
     """
 
     parameter_controls: ClassVar[dict[str, Any]] = {

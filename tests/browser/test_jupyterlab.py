@@ -341,4 +341,70 @@ def test_dataset_explorer_click_moves_the_dashboard(lab: Server, test_pages: obj
         "() => document.querySelector('.iw-dashboard .iw-image-slider .widget-readout')"
         "?.textContent.trim() === '57'", timeout=UPDATE_TIMEOUT_MS)
     shot(page.locator(".iw-dataset-explorer").first, "lab-dataset-explorer")
+#: The width of the progress bar's fill, as recorded by a MutationObserver in the page.
+_RECORD_BAR = """el => {
+    window.iwWidths = [];
+    const fill = el.querySelector('.progress-bar');
+    new MutationObserver(() => window.iwWidths.push(parseFloat(fill.style.width) || 0))
+        .observe(fill, {attributes: true, attributeFilter: ['style']});
+}"""
+
+
+def test_perturbation_panel_progress_class_click_stop(lab: Server, test_pages: object) -> None:
+    """Scenario 8: KernelSHAP's progress advances and its map appears; a class click changes
+    the map; Stop halts a long run and the kernel still answers."""
+    page = test_pages("lab-perturbation")
+    _run_notebook(page, lab, "own/perturbation.ipynb", ".iw-panel")
+    assert_no_error_outputs(page)
+    panel = page.locator(".iw-panel").first
+    heatmap = panel.locator("img.iw-heatmap")
+    status = panel.locator(".iw-status")
+    bar = panel.locator(".iw-perturbation-progress")
+    src = wait_img_loaded(page, heatmap, DASHBOARD_TIMEOUT_MS)
+    wait_text(status, r"^Occlusion .* in [\d.]+ s", DASHBOARD_TIMEOUT_MS)
+
+    # Pick KernelSHAP: the bar fills batch by batch, then the map and the segments appear.
+    bar.evaluate(_RECORD_BAR)
+    panel.locator(".iw-perturbation-method select").select_option(label="KernelSHAP")
+    src = wait_img_changed(page, heatmap, src, DASHBOARD_TIMEOUT_MS)
+    wait_text(status, r"^KernelSHAP .* of '.+' in [\d.]+ s", DASHBOARD_TIMEOUT_MS)
+    widths = page.evaluate("window.iwWidths")
+    assert widths and widths[-1] == 100, widths
+    assert len({w for w in widths if 0 < w < 100}) >= 2, f"no progress shown: {widths}"
+    assert "top segments" in panel.locator(".iw-perturbation-top").inner_text()
+    wait_img_loaded(page, panel.locator("img.iw-perturbation-segments"))
+    assert_colourful(shot(heatmap, "lab-perturbation-kernelshap"), "the KernelSHAP map")
+    shot(page, "lab-perturbation-kernelshap-page")
+
+    # A class bar: another class, another map.
+    label = panel.locator(".iw-class-label")
+    before = label.inner_text()
+    rects = panel.locator(".iw-class-bars .bargroup rect")
+    widths = rects.evaluate_all("els => els.map(el => el.getBBox().width)")
+    scenarios.click_bar(rects.nth(1), widths[1])  # the runner-up class
+    wait_text_changed(page, label, before, DASHBOARD_TIMEOUT_MS)
+    src = wait_img_changed(page, heatmap, src, DASHBOARD_TIMEOUT_MS)
+    wait_text(status, r"^KernelSHAP .* of '.+' in [\d.]+ s", DASHBOARD_TIMEOUT_MS)
+    shot(page, "lab-perturbation-after-class-click")
+
+    # A long run (the second cell sets 20 000 samples), stopped with the Stop button.
+    answers = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
+    run_cell(page, 2)
+    answers.filter(has_text="#2: busy=True").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    bar.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+    page.wait_for_function(
+        "el => parseFloat(el.querySelector('.progress-bar').style.width) > 0",
+        arg=bar.element_handle(),
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+    shot(page, "lab-perturbation-running")
+    panel.locator("button.iw-perturbation-stop").click()
+    stopped = status.filter(has_text=re.compile(r"stopped after \d+ of \d+ samples"))
+    stopped.wait_for(timeout=UPDATE_TIMEOUT_MS)
+    done, total = map(int, re.search(r"after (\d+) of (\d+)", stopped.inner_text()).groups())
+    assert 0 < done < total
+    bar.wait_for(state="hidden", timeout=UPDATE_TIMEOUT_MS)
+    run_cell(page, 2)
+    answers.filter(has_text="#3: busy=False").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    shot(page, "lab-perturbation-stopped")
     lab.shutdown_kernels()
