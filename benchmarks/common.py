@@ -71,3 +71,17 @@ def vgg_like(size: int = 64) -> keras.Model:
     """VGG16 (weights=None) at a reduced input size: VGG-sized convolutions on 2 cores."""
     keras.utils.set_random_seed(0)
     return keras.applications.VGG16(weights=None, input_shape=(size, size, 3), classes=10)
+
+
+def raw_forward(model: keras.Model) -> Callable[[np.ndarray], object]:
+    """One compiled forward pass of the model (inference mode): the reference for methods
+    that only run the model forward, such as the deletion and insertion curves."""
+
+    @tf.function(reduce_retracing=True)
+    def step(x):
+        return model(x, training=False)
+
+    def run(x: np.ndarray) -> object:
+        return step(tf.convert_to_tensor(x)).numpy()
+
+    return run

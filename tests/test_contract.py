@@ -165,6 +165,9 @@ EVERY_METHOD = {
     ),
     "prune": lambda m, x: methods.prune(m, 0.5, "weights"),
     "pruning_curve": lambda m, x: methods.pruning_curve(m, x, amounts=(0.0, 0.5)),
+    "deletion_curve": lambda m, x: methods.deletion_curve(m, x, methods.grad_cam(m, x), steps=4),
+    "insertion_curve": lambda m, x: methods.insertion_curve(m, x, x, steps=4),
+    "randomization_test": lambda m, x: methods.randomization_test(m, x, "grad_cam"),
 }
 #: Every model the fixtures give: the four softmax placements, nested, the demo CNN.
 MODELS = ["cnn_dense", "cnn_layer", "cnn_activation", "cnn_none", "nested", "demo_model"]
@@ -230,3 +233,28 @@ def test_prune_returns_a_new_model_and_a_float32_curve(cnn, images16):
     assert copy.output_shape == cnn.output_shape
     assert all(v.dtype == np.float32 and v.shape == (10,) for v in curve.values())
     np.testing.assert_allclose(curve["amount"], np.arange(10) / 10, atol=1e-7)
+def test_faithfulness_shapes(images16):
+    """Curves ``(N, steps + 1)``, AUCs and localization scores ``(N,)``, the randomization
+    test ``(N, L + 1)``: float32 numpy; maps of every shape the methods return are accepted."""
+    model = small_cnn("dense")
+    maps = {
+        "input-shaped": methods.saliency(model, images16),
+        "pixel": methods.saliency(model, images16).sum(-1),
+        "layer": methods.grad_cam(model, images16),
+    }
+    masks = np.zeros((3, 16, 16), bool)
+    masks[:, 4:12, 4:12] = True
+    for name, attribution in maps.items():
+        for fn in (methods.deletion_curve, methods.insertion_curve):
+            curve = fn(model, images16, attribution, target=2, steps=8)
+            assert curve.shape == (3, 9) and curve.dtype == np.float32, name
+            assert np.all((curve >= 0) & (curve <= 1))
+            auc = methods.curve_auc(curve)
+            assert auc.shape == (3,) and auc.dtype == np.float32
+        for fn in (methods.pointing_game, methods.relevance_mass):
+            out = fn(attribution, masks)
+            assert out.shape == (3,) and out.dtype == np.float32, name
+    result = methods.randomization_test(model, images16, "saliency", target=[0, 1, 2])
+    assert isinstance(result, methods.RandomizationResult)
+    assert result.similarity.shape == (3, 5) and result.similarity.dtype == np.float32
+    assert result.layers == ("logits", "conv_b", "bn_a", "conv_a")

@@ -202,3 +202,67 @@ def test_ablation_on_a_layer_without_channels():
     entry = flat.layers[0]
     with pytest.raises(ValueError, match="no filters to prune"):
         methods.prune(flat, 0.5, layers=[entry])
+
+
+#: The faithfulness functions that take a model and images, with a valid map for the rest.
+WITH_MAPS = {
+    "deletion_curve": lambda m, x, **kw: methods.deletion_curve(
+        m, x, np.ones((2, 16, 16), "float32"), steps=2, **kw
+    ),
+    "insertion_curve": lambda m, x, **kw: methods.insertion_curve(
+        m, x, np.ones((len(x), 4, 4), "float32"), steps=2, **kw
+    ),
+    "randomization_test": lambda m, x, **kw: methods.randomization_test(
+        m, x, "grad_cam", **kw
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WITH_MAPS))
+def test_faithfulness_bad_images_and_targets(name, model, x):
+    fn = WITH_MAPS[name]
+    with pytest.raises(ValueError, match=r"batch axis.*x\[None\]"):
+        fn(model, x[0])
+    with pytest.raises(ValueError, match="1 channels but model .* expects 3"):
+        fn(model, x[..., :1])
+    with pytest.raises(ValueError, match=r"target 7 is out of range: the model has 5 classes"):
+        fn(model, x, target=7)
+    with pytest.raises(TypeError, match="target must be"):
+        fn(model, x, target="cat")
+
+
+def test_curve_arguments(model, x):
+    good = np.ones((2, 16, 16), "float32")
+    with pytest.raises(ValueError, match=r"attribution must be shaped .*got shape \(3, 16, 16\)"):
+        methods.deletion_curve(model, x, np.ones((3, 16, 16)))
+    with pytest.raises(ValueError, match=r"attribution must be shaped .*got shape \(16, 16\)"):
+        methods.deletion_curve(model, x, good[0])
+    with pytest.raises(ValueError, match=r"attribution of rank 4 must be shaped \(N, 16, 16, 3\)"):
+        methods.insertion_curve(model, x, np.ones((2, 16, 16, 1)))
+    with pytest.raises(ValueError, match="attribution contains NaN"):
+        methods.deletion_curve(model, x, np.full((2, 4, 4), np.nan))
+    with pytest.raises(TypeError, match="attribution must be a numeric array"):
+        methods.deletion_curve(model, x, "map")
+    with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
+        methods.deletion_curve(model, x, good, steps=0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        methods.insertion_curve(model, x, good, batch_size=0)
+    with pytest.raises(ValueError, match="baseline of shape .* does not broadcast"):
+        methods.deletion_curve(model, x, good, baseline=np.zeros((5, 5)))
+    with pytest.raises(ValueError, match=r"curve must be 2-D .*curve\[None\]"):
+        methods.curve_auc(np.ones(5))
+    with pytest.raises(ValueError, match="at least 2 points"):
+        methods.curve_auc(np.ones((2, 1)))
+
+
+def test_localization_arguments():
+    masks = np.ones((2, 8, 8), bool)
+    for fn in (methods.pointing_game, methods.relevance_mass):
+        with pytest.raises(ValueError, match=r"masks must be a bool array \(N, H, W\)"):
+            fn(np.ones((2, 8, 8)), masks.astype(int))
+        with pytest.raises(ValueError, match="the mask of image 1 is empty"):
+            fn(np.ones((2, 8, 8)), np.stack([masks[0], ~masks[1]]))
+        with pytest.raises(ValueError, match=r"maps must be shaped .*N = 2.*got shape \(3, 8, 8\)"):
+            fn(np.ones((3, 8, 8)), masks)
+        with pytest.raises(ValueError, match=r"maps of rank 4 must be shaped \(N, 8, 8, C\)"):
+            fn(np.ones((2, 4, 4, 3)), masks)
