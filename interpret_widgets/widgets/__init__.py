@@ -9,9 +9,11 @@ the views of one model share a :class:`Selection` (images, classes, image, class
 
 from .activation_explorer import ActivationExplorer
 from .attribution import AttributionPanel
+from .check_map import CheckMap
 from .class_bars import ClassBars
 from .dashboard import Dashboard
 from .filter_visualizer import FilterVisualizer
+from .leaderboard import Leaderboard
 from .panels import GradCAMPanel, GradientPanel, LRPPanel
 from .selection import Selection
 from .view import View
@@ -19,12 +21,14 @@ from .view import View
 __all__ = [
     "ActivationExplorer",
     "AttributionPanel",
+    "CheckMap",
     "ClassBars",
     "Dashboard",
     "FilterVisualizer",
     "GradCAMPanel",
     "GradientPanel",
     "LRPPanel",
+    "Leaderboard",
     "Selection",
     "View",
 ]
