@@ -70,19 +70,17 @@ def _curve_figure() -> tuple[bqplot.Figure, dict[str, bqplot.Lines]]:
     scales = {"x": x, "y": y}
     lines = {}
     for kind, colour in (("deletion", "#d62728"), ("insertion", "#1f77b4")):
-        lines[kind] = bqplot.Lines(
-            x=[], y=[], scales=scales, colors=[colour], labels=[kind], display_legend=True
-        )
+        lines[kind] = bqplot.Lines(x=[], y=[], scales=scales, colors=[colour], labels=[kind])
         lines[f"random {kind}"] = bqplot.Lines(
             x=[], y=[], scales=scales, colors=[colour], line_style="dashed", opacities=[0.5],
-            labels=[f"random map, {kind}"], display_legend=True,
+            labels=[f"random map, {kind}"],
         )
     axes = [
         bqplot.Axis(scale=x, label="fraction of pixels removed / inserted"),
         bqplot.Axis(scale=y, orientation="vertical", label="p(class)", tick_format=".1f"),
     ]
     figure = bqplot.Figure(
-        marks=list(lines.values()), axes=axes, legend_location="top-right",
+        marks=list(lines.values()), axes=axes,
         fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
         layout=widgets.Layout(width="420px", height="260px"),
     ).add_class("iw-check-curves")
@@ -164,14 +162,21 @@ class CheckMap(View):
         self.randomize_button.on_click(lambda _: self.randomize())
         self.localize_button.on_click(lambda _: self.localize())
         self.stop_button.on_click(lambda _: self.stop())
-        self.randomization_box = widgets.VBox([self.strip, self.similarity_figure])
-        self.randomization_box.layout.display = "none"
+        # bqplot figures are placed only once they can be seen: drawn inside a closed
+        # section they get a negative size (errors in the browser's console).
+        self.randomization_box = widgets.VBox()
+        self.curve_box = widgets.HBox()
+        legend = widgets.HTML(
+            "<small><span style='color:#d62728'>deletion</span> · "
+            "<span style='color:#1f77b4'>insertion</span>; solid: this map, dashed: a random "
+            "map</small>"
+        )
+        self.labels_box = widgets.VBox([legend, self.auc_label, self.localization_label])
         buttons = [self.deletion_button, self.insertion_button, self.randomize_button,
                    self.localize_button, self.stop_button, self.progress]
         self.children = [
             widgets.HBox(buttons, layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HBox([self.curve_figure, widgets.VBox([self.auc_label,
-                                                           self.localization_label])]),
+            self.curve_box,
             self.randomization_box,
             self.status,
         ]
@@ -201,13 +206,18 @@ class CheckMap(View):
             line.x, line.y = [], []
         self.similarity_line.x, self.similarity_line.y = [], []
         self.strip.children, self.thumbnails = (), []
-        self.randomization_box.layout.display = "none"
         self._show_localization_button()
         self.auc_label.value = self.localization_label.value = ""
         self.progress.value = 0
 
     def _on_open(self, change: dict[str, Any]) -> None:
+        if change["new"] == 0:
+            self._place_curves()
         self._show_localization_button()
+
+    def _place_curves(self) -> None:
+        if not self.curve_box.children:
+            self.curve_box.children = [self.curve_figure, self.labels_box]
 
     def _on_busy_change(self, change: dict[str, Any]) -> None:
         for button in (self.deletion_button, self.insertion_button, self.randomize_button,
@@ -236,6 +246,7 @@ class CheckMap(View):
             shown = self.panel.shown_map()
         if shown is None:
             return
+        self._place_curves()
         self._stop = stop = threading.Event()
         self.progress.value, self.progress.max = 0, 2 * (CURVE_STEPS + 1)
         for name in (kind, f"random {kind}"):
@@ -293,7 +304,7 @@ class CheckMap(View):
         self._stop = stop = threading.Event()
         self.strip.children, self.thumbnails = (), []
         self.similarity_line.x, self.similarity_line.y = [], []
-        self.randomization_box.layout.display = None
+        self.randomization_box.children = [self.strip, self.similarity_figure]
         message = f"randomizing a copy of the model for {shown.description}…"
         work = lambda: self._randomize(shown, function, stop)  # noqa: E731
         self.run_in_background(message, work, self._done)
