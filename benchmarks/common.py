@@ -74,8 +74,8 @@ def vgg_like(size: int = 64) -> keras.Model:
 
 
 def raw_forward(model: keras.Model) -> Callable[[np.ndarray], object]:
-    """One compiled forward pass of the model (inference mode): the reference for methods
-    that only run the model forward, such as the deletion and insertion curves."""
+    """One compiled forward pass of the model, nothing else: the reference of the
+    perturbation benchmarks (their copies need scores, not gradients)."""
 
     @tf.function(reduce_retracing=True)
     def step(x):

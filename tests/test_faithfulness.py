@@ -164,13 +164,14 @@ def test_progress_reports_every_chunk_and_stops(tiny, x6):
     calls = []
     full = methods.deletion_curve(tiny, x6, attribution, steps=4, batch_size=4,
                                   progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(4, 15), (8, 15), (12, 15), (15, 15)]
-    stopped = methods.deletion_curve(tiny, x6, attribution, steps=4, batch_size=4,
-                                     progress=lambda done, total: done >= 8)
-    flat_full, flat_stopped = full.ravel(), stopped.ravel()
-    np.testing.assert_array_equal(flat_stopped[:8], flat_full[:8])
-    assert np.isnan(flat_stopped[8:]).all()
-    assert np.isnan(methods.curve_auc(stopped)[1:]).all()
+    assert calls == [(0, 15), (4, 15), (8, 15), (12, 15), (15, 15)]
+    assert np.isfinite(full).all()
+    with pytest.raises(methods.Stopped, match="after 8 of 15") as stop:
+        methods.deletion_curve(tiny, x6, attribution, steps=4, batch_size=4,
+                               progress=lambda done, total: done < 8)
+    assert (stop.value.done, stop.value.total) == (8, 15)
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
+        methods.insertion_curve(tiny, x6, attribution, progress="yes")
 
 
 def test_curve_progress_iterator_fills_in_order(tiny, x6):
@@ -180,11 +181,16 @@ def test_curve_progress_iterator_fills_in_order(tiny, x6):
     for update in updates:
         seen.append(int(np.isfinite(update.curve).sum()))
         assert seen[-1] == update.done
-    assert seen == [2, 4, 6, 8, 9]
+    assert seen == [0, 2, 4, 6, 8, 9]
     # Another batch size (one chunk of 9 here) may round the last float32 bit differently.
     np.testing.assert_allclose(
         update.curve, methods.insertion_curve(tiny, x6, attribution, steps=2), rtol=1e-6
     )
+    # Leaving the loop early leaves the rest NaN: what a live view draws.
+    for update in curve_progress(tiny, x6, attribution, "deletion", steps=2, batch_size=2):
+        if update.done >= 4:
+            break
+    assert np.isfinite(update.curve).sum() == 4
 
 
 # -- localization -------------------------------------------------------------------------

@@ -9,7 +9,11 @@ from conftest import small_cnn
 from model_guard import untouched
 
 from interpret_widgets import methods
-from interpret_widgets.methods.randomization import spearman_similarity, ssim_similarity
+from interpret_widgets.methods.randomization import (
+    randomization_progress,
+    spearman_similarity,
+    ssim_similarity,
+)
 from interpret_widgets.model import get_adapter
 
 LAYERS = ("logits", "conv_b", "bn_a", "conv_a")  # small_cnn's layers with weights, output first
@@ -157,11 +161,17 @@ def test_progress_and_stop(model, x):
     calls = []
     result = methods.randomization_test(model, x, "grad_cam",
                                         progress=lambda d, t: calls.append((d, t)))
-    assert calls == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    assert calls == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     assert np.isfinite(result.similarity).all()
-    stopped = methods.randomization_test(model, x, "grad_cam", progress=lambda d, t: d == 2)
-    np.testing.assert_array_equal(stopped.similarity[:, :2], result.similarity[:, :2])
-    assert np.isnan(stopped.similarity[:, 2:]).all()
+    with pytest.raises(methods.Stopped, match="after 2 of 5"):
+        methods.randomization_test(model, x, "grad_cam", progress=lambda d, t: d < 2)
+    # The iterator hands out the partial result; leaving the loop stops the cascade.
+    for update in randomization_progress(model, x, "grad_cam"):
+        if update.done == 2:
+            break
+    assert update.layer == "logits" and update.map.shape == (2, 8, 8)
+    np.testing.assert_array_equal(update.result.similarity[:, :2], result.similarity[:, :2])
+    assert np.isnan(update.result.similarity[:, 2:]).all()
 
 
 def test_nested_model(nested, images16):

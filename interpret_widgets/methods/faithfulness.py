@@ -23,7 +23,7 @@ Black-box Models" (deletion and insertion metrics).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import keras
@@ -33,13 +33,11 @@ from ..model import ModelAdapter
 from .featviz.arguments import positive_int
 from .gradients import Target, _prepare
 from .pixelmaps import pixel_maps
+from .progress import Progress, check_progress, report
 
 #: The fewest and the most perturbed images per compiled forward call when ``batch_size``
 #: is ``None`` (which means N within these bounds).
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 8, 64
-
-#: ``progress(done, total)``: called after every chunk; returning ``True`` stops the work.
-Progress = Callable[[int, int], object]
 
 CURVE_KINDS = ("deletion", "insertion")
 
@@ -88,9 +86,10 @@ def curve_progress(
 ) -> Iterator[CurveProgress]:
     """Compute a deletion or insertion curve chunk by chunk, yielding after each chunk.
 
-    Image n's points come in order 0…steps, image after image. Leaving the loop stops the
-    work; the last yielded ``curve`` holds what was computed. Arguments are checked when
-    this is called, before the first ``next``.
+    The first update comes before any work (``done = 0``, an all-NaN curve); then image
+    n's points come in order 0…steps, image after image. Leaving the loop stops the work;
+    the last yielded ``curve`` holds what was computed. Arguments are checked when this is
+    called, before the first ``next``.
 
     Raises
     ------
@@ -126,6 +125,7 @@ def _run(
     points = steps + 1
     curve = np.full((n, points), np.nan, dtype=np.float32)
     total = n * points
+    yield CurveProgress(0, total, curve)
     for start in range(0, total, batch_size):
         index = np.arange(start, min(start + batch_size, total))
         image, point = index // points, index % points
@@ -166,8 +166,7 @@ def _consume(iterator: Iterator[CurveProgress], progress: Progress | None) -> np
     curve = None
     for update in iterator:
         curve = update.curve
-        if progress is not None and progress(update.done, update.total) is True:
-            break
+        report(progress, update.done, update.total)
     return curve
 
 
@@ -190,22 +189,27 @@ def deletion_curve(
     channels), chosen by a stable sort of −attribution (ties in row-major order); point 0
     is ``x`` itself. ``target=None`` is each image's top class on ``x``. ``baseline`` is a
     float or an array that broadcasts to ``x``. ``batch_size`` perturbed images go through
-    the model per call (``None``: N, within 8…64). ``progress(done, total)`` is called after
-    every batch; when it returns ``True`` the work stops and the points
-    not computed are NaN.
+    the model per call (``None``: N, within 8…64). ``progress(done, total)`` is called with
+    0 before the first batch and after every batch (``done`` perturbed images of
+    ``total = N·(steps + 1)``); returning ``False`` stops the work with
+    :class:`~interpret_widgets.methods.progress.Stopped`.
+    :func:`curve_progress` gives the partial curve while it grows.
 
     Raises
     ------
     ValueError, TypeError
         On bad ``x`` or ``target``; an attribution of another rank, batch size or image
         size, or with NaN; ``steps`` or ``batch_size`` < 1; a baseline that does not
-        broadcast.
+        broadcast; a ``progress`` that is not callable.
+    Stopped
+        When ``progress`` returns ``False``.
 
     References
     ----------
     Petsiuk, Das & Saenko (2018), "RISE: Randomized Input Sampling for Explanation of
     Black-box Models".
     """
+    check_progress(progress)
     iterator = curve_progress(
         model, x, attribution, "deletion", target, steps, baseline, batch_size
     )
@@ -230,7 +234,7 @@ def insertion_curve(
 
     Raises
     ------
-    ValueError, TypeError
+    ValueError, TypeError, Stopped
         As :func:`deletion_curve`.
 
     References
@@ -238,6 +242,7 @@ def insertion_curve(
     Petsiuk, Das & Saenko (2018), "RISE: Randomized Input Sampling for Explanation of
     Black-box Models".
     """
+    check_progress(progress)
     iterator = curve_progress(
         model, x, attribution, "insertion", target, steps, baseline, batch_size
     )

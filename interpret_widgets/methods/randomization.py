@@ -28,8 +28,8 @@ import numpy as np
 
 from ..model import get_adapter
 from ..model.copies import copy_model, initializer_of, reinitialize
-from .faithfulness import Progress
 from .gradients import Target, _prepare
+from .progress import Progress, check_progress, report
 
 MapMethod = Callable[..., np.ndarray]
 
@@ -55,12 +55,15 @@ class RandomizationResult:
 
 @dataclass(frozen=True)
 class RandomizationProgress:
-    """After step ``done − 1`` of ``total``: its map and the result filled so far."""
+    """After step ``done − 1`` of ``total``: its map and the result filled so far.
+
+    The first update comes before any map: ``done = 0``, ``map`` ``None``.
+    """
 
     done: int
     total: int
     layer: str | None
-    map: np.ndarray
+    map: np.ndarray | None
     result: RandomizationResult
 
 
@@ -103,6 +106,9 @@ def _cascade(function: MapMethod, copy: keras.Model, entries: list, names: list[
     ssim = np.full((n, total), np.nan, dtype=np.float32) if with_ssim else None
     maps = None
     reference = None
+    yield RandomizationProgress(
+        0, total, None, None, RandomizationResult(tuple(names), similarity, targets, ssim)
+    )
     for step in range(total):
         if step > 0:
             reinitialize(entries[step - 1].layer, (seed, step))
@@ -149,28 +155,33 @@ def randomization_test(
     the absolute maps, 0 when either map is constant. ``ssim=True`` adds ``.ssim``: the SSIM
     (scikit-image) of the maps reduced to 2-D (absolute values summed over channels) and
     scaled by their maximum to [0, 1], 0 when either map is constant. ``keep_maps=True``
-    adds ``.maps``. ``progress(done, total)`` is called after every map; returning ``True``
-    stops the run (columns not reached are NaN). The user's model is only read.
+    adds ``.maps``. ``progress(done, total)`` is called with 0 before the first map and
+    after every map; returning ``False`` stops the run with
+    :class:`~interpret_widgets.methods.progress.Stopped` (:func:`randomization_progress`
+    gives the partial result step by step). The user's model is only read.
 
     Raises
     ------
     ValueError, TypeError
         On bad ``x`` or ``target``, an unknown method name, a negative seed, a model that
         cannot be copied or a layer whose weights have no known initializer, maps whose
-        shape changes, or (with ``ssim``) maps smaller than 3×3.
+        shape changes, (with ``ssim``) maps smaller than 3×3, a ``progress`` that is not
+        callable.
+    Stopped
+        When ``progress`` returns ``False``.
 
     References
     ----------
     Adebayo et al. (2018), "Sanity Checks for Saliency Maps".
     """
+    check_progress(progress)
     result = None
     steps = randomization_progress(
         model, x, method, target, seed, ssim=ssim, keep_maps=keep_maps, **method_kwargs
     )
     for update in steps:
         result = update.result
-        if progress is not None and progress(update.done, update.total) is True:
-            break
+        report(progress, update.done, update.total)
     return result
 
 
