@@ -314,6 +314,8 @@ class CheckMap(View):
         steps = randomization_progress(model, shown.batch, function, [shown.target], self.seed)
         for update in steps:
             self.progress.max, self.progress.value = update.total, update.done
+            if update.map is None:  # the update before the first map
+                continue
             self._add_thumbnail(update.map[0], update.layer)
             similarity = update.result.similarity[0, : update.done]
             with self.similarity_line.hold_sync():
