@@ -14,9 +14,11 @@ from typing import Any
 from .ablation_panel import AblationPanel
 from .activation_explorer import ActivationExplorer
 from .attribution import AttributionPanel
+from .check_map import CheckMap
 from .class_bars import ClassBars
 from .dashboard import Dashboard
 from .filter_visualizer import FilterVisualizer
+from .leaderboard import Leaderboard
 from .panels import GradCAMPanel, GradientPanel, LRPPanel
 from .perturbation_panel import PerturbationPanel
 from .selection import Selection
@@ -26,6 +28,7 @@ __all__ = [
     "AblationPanel",
     "ActivationExplorer",
     "AttributionPanel",
+    "CheckMap",
     "ClassBars",
     "Dashboard",
     "DatasetExplorer",
@@ -34,6 +37,7 @@ __all__ = [
     "GradientPanel",
     "LRPPanel",
     "PerturbationPanel",
+    "Leaderboard",
     "Selection",
     "View",
 ]

@@ -25,8 +25,10 @@ import numpy as np
 import traitlets
 from matplotlib.figure import Figure
 
+from ..model import get_adapter
 from ..render import normalize
 from ..render.figures import attribution_figure
+from .check_map import CheckMap, ShownMap
 from .class_bars import ClassBars
 from .common import STATUS_BUSY, STATUS_OK, hold_sync_all
 from .panel_maps import ComparisonTraits, MapCache, MethodTable, PanelMethod, RawMap
@@ -112,6 +114,8 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
             self.method_controls(),
             self.status,
         )
+        self.check = CheckMap(self)
+        self.children = (*self.children[:-1], self.check.section, self.children[-1])
         if selection is not None:
             self._attach(selection, image_selector)
         with self.hold_updates():
@@ -274,6 +278,43 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         """The method (default: the panel's own) and its parameters in a few words."""
         method = method or self.current_method
         return self.methods.describe(method, self.parameters(method))
+
+    def shown_map(self) -> ShownMap:
+        """The panel's own map as shown: method, class, raw 2-D map and the image batch.
+
+        Read by the "Check this map" section; the map comes from the cache (computed now
+        if it is not there).
+        """
+        self.wait()
+        method, target = self.current_method, self.target
+        key = (method, target)
+        raw = self.cache[key] if key in self.cache else self.compute(target, method)
+        return ShownMap(
+            method, self.describe(method), target, np.asarray(raw.values, np.float32),
+            self.selection.current_batch(),
+        )
+
+    def map_function(self, method: str | None = None) -> Callable[..., np.ndarray]:
+        """The panel's method (default: its own) with its current parameters, as a function
+        ``(model, x, target) -> (N, h, w)`` maps of any model of the same layers.
+
+        ``target`` is an int or one class per image. For the randomization test, which
+        runs it on re-initialized copies of the model.
+        """
+        entry = self.methods[method or self.current_method]
+        values = self.parameters(method)
+
+        def function(model: Any, x: np.ndarray, target: Any = None) -> np.ndarray:
+            if target is None:
+                target = np.argmax(get_adapter(model).probabilities(x), axis=1)
+            targets = np.broadcast_to(np.asarray(target, dtype=np.int64), (len(x),))
+            maps = [
+                entry.compute(model, x[i : i + 1], int(t), **values).values
+                for i, t in enumerate(targets)
+            ]
+            return np.stack(maps).astype(np.float32)
+
+        return function
 
     def compute(self, target: int, method: str | None = None) -> RawMap:
         """The raw map of the selected image for class ``target`` with ``method``."""

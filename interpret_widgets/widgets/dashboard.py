@@ -19,7 +19,7 @@ import traitlets
 
 from .common import STATUS_ERROR, STATUS_OK, hold_sync_all, image_widget, set_png
 from .panel_view import PIXELATED_CSS
-from .selection import Selection, SelectionTraits, prepare_images
+from .selection import Selection, SelectionTraits, check_masks, prepare_images
 from .view import View
 
 TABS = (
@@ -30,6 +30,7 @@ TABS = (
     "SHAP · LIME · Occlusion",
     "Filters",
     "Ablation",
+    "Leaderboard",
 )
 
 
@@ -50,6 +51,9 @@ class Dashboard(SelectionTraits, View):
         The tab shown at first (one of :data:`TABS`); only it is built at once.
     labels : sequence of int, optional
         The true class of each image, shown beside the prediction.
+    masks : array (N, H, W) of bool, optional
+        Ground-truth object masks of the images; the panels' "Check this map" section then
+        scores a map's localization (pointing game, relevance mass).
 
     Traits ``image_index``, ``target`` (class index), ``layer`` and ``follow_prediction``
     are linked to :attr:`selection`, the selection every panel shares.
@@ -66,6 +70,7 @@ class Dashboard(SelectionTraits, View):
         image_index: int = 0,
         tab: str = TABS[0],
         labels: Sequence[int] | None = None,
+        masks: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.add_class("iw-dashboard")
@@ -90,7 +95,7 @@ class Dashboard(SelectionTraits, View):
             self.selection = Selection(model, None, class_names, owner="Dashboard")
             self.selection.attach(self, react=self._on_selection_change)
             traitlets.link((self, "image_index"), (self.image_slider, "value"))
-            self._use_images(images)
+            self._use_images(images, masks)
             self.image_index = int(image_index)
         self.tabs.observe(self._on_tab_change, "selected_index")
         if tab not in TABS:
@@ -101,8 +106,14 @@ class Dashboard(SelectionTraits, View):
         else:
             self.tabs.selected_index = TABS.index(tab)
 
-    def set_images(self, images: np.ndarray, labels: Sequence[int] | None = None) -> None:
-        """Explore ``images`` from now on, checked as the constructor checks them.
+    def set_images(
+        self,
+        images: np.ndarray,
+        labels: Sequence[int] | None = None,
+        masks: np.ndarray | None = None,
+    ) -> None:
+        """Explore ``images`` (and their ``masks``) from now on, checked as the constructor
+        checks them.
 
         The panels built so far are closed and are built again, for the new images, when
         their tab is shown; the first image and its predicted class are selected. Rejected
@@ -113,19 +124,21 @@ class Dashboard(SelectionTraits, View):
             self.status.show("the model is not usable here: build a new Dashboard", STATUS_ERROR)
             return
         with self.capture("Reading the images"):
-            self._use_images(images)
+            self._use_images(images, masks)
             self._labels = None if labels is None else [int(v) for v in labels]
             self.status.show("")
             self.request_update()
             self._show(self.tabs.selected_index)
 
-    def _use_images(self, images: np.ndarray) -> None:
-        """Check ``images`` (raises, leaving everything as it was), then select from them."""
+    def _use_images(self, images: np.ndarray, masks: np.ndarray | None = None) -> None:
+        """Check ``images`` and ``masks`` (raises, leaving everything as it was), then select
+        from them."""
         checked = prepare_images(self.selection.adapter, images, "Dashboard")
+        check_masks(masks, checked, "Dashboard")
         self._close_panels()
         self.ready = False
         self.image_slider.max = len(checked) - 1
-        self.selection.set_images(checked)
+        self.selection.set_images(checked, masks)
         self.ready = True
 
     def _close_panels(self) -> None:
@@ -144,6 +157,7 @@ class Dashboard(SelectionTraits, View):
         from .ablation_panel import AblationPanel
         from .activation_explorer import ActivationExplorer
         from .filter_visualizer import FilterVisualizer
+        from .leaderboard import Leaderboard
         from .panels import GradCAMPanel, GradientPanel, LRPPanel
         from .perturbation_panel import PerturbationPanel
 
@@ -159,6 +173,7 @@ class Dashboard(SelectionTraits, View):
             "SHAP · LIME · Occlusion": lambda: PerturbationPanel(**shared),
             "Filters": lambda: FilterVisualizer(self.model, layer=self.layer or None),
             "Ablation": lambda: AblationPanel(selection=selection, labels=self._labels),
+            "Leaderboard": lambda: Leaderboard(selection),
         }
 
     def _build(self, name: str) -> None:

@@ -82,6 +82,29 @@ def prepare_images(adapter: Any, images: object, owner: str) -> np.ndarray:
         raise ValueError(f"the images do not fit model {adapter.name!r}: {error}") from None
 
 
+def check_masks(masks: object, images: np.ndarray, owner: str) -> np.ndarray | None:
+    """``masks`` as a bool ``(N, H, W)`` array matching ``images`` (``None`` stays ``None``).
+
+    Ground-truth object masks let the views score a map's localization (pointing game,
+    relevance mass); they must say, for every image and pixel, whether it is on the object.
+
+    Raises
+    ------
+    ValueError
+        If ``masks`` is not a bool array shaped like the images' first three axes.
+    """
+    if masks is None:
+        return None
+    array = np.asarray(masks)
+    expected = tuple(images.shape[:3])
+    if array.dtype != np.bool_ or array.shape != expected:
+        raise ValueError(
+            f"{owner}: masks must be a bool array (N, H, W) = {expected} matching the images, "
+            f"got {array.dtype} of shape {array.shape}"
+        )
+    return array
+
+
 def check_index(value: int, what: str, count: int) -> int:
     """``value`` if it indexes ``count`` items.
 
@@ -111,6 +134,9 @@ class Selection(traitlets.HasTraits):
         One name per class; ``"class k"`` when omitted.
     owner : str
         The view's name, used in error messages.
+    masks : array (N, H, W) of bool, optional
+        Ground-truth object masks of the images (:func:`check_masks`), for localization
+        scores; :attr:`masks` is ``None`` without them.
 
     Traits
     ------
@@ -141,8 +167,10 @@ class Selection(traitlets.HasTraits):
         class_names: Sequence[str] | None = None,
         *,
         owner: str = "view",
+        masks: object = None,
     ) -> None:
         super().__init__()
+        self.masks: np.ndarray | None = None
         self.model = model
         self.owner = owner
         self.adapter = get_adapter(model)
@@ -155,20 +183,26 @@ class Selection(traitlets.HasTraits):
         names = self.adapter.spatial_layer_names()
         self.layer = self.adapter.name_of(self.adapter.cam_layer(None)) if names else ""
         if images is not None:
-            self.set_images(images)
+            self.set_images(images, masks)
+        elif masks is not None:
+            raise ValueError(f"{owner}: masks were given without images")
 
     # -- images and probabilities --------------------------------------------------------
-    def set_images(self, images: object) -> None:
-        """Select from ``images`` from now on: the first image and its predicted class.
+    def set_images(self, images: object, masks: object = None) -> None:
+        """Select from ``images`` (with their ``masks``, if any) from now on: the first image
+        and its predicted class.
 
         Raises
         ------
         ValueError
-            If the images do not fit the model; the selection then stays as it was.
+            If the images do not fit the model or the masks the images; the selection then
+            stays as it was.
         """
         checked = prepare_images(self.adapter, images, self.owner)
+        checked_masks = check_masks(masks, checked, self.owner)
         with self.hold():
             self.images, self._probabilities = checked, {}
+            self.masks = checked_masks
             self.set_trait("image_index", 0)
             self.target = self.predicted(0)
 
@@ -202,6 +236,10 @@ class Selection(traitlets.HasTraits):
     def current_image(self) -> np.ndarray:
         """The selected image, ``(H, W, C)``."""
         return self.images[self.image_index]
+
+    def current_mask(self) -> np.ndarray | None:
+        """The selected image's object mask ``(H, W)``, or ``None`` without masks."""
+        return None if self.masks is None else self.masks[self.image_index]
 
     def class_name(self, target: int | None = None) -> str:
         """The name of ``target`` (default: the selected class)."""

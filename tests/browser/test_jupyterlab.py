@@ -341,6 +341,9 @@ def test_dataset_explorer_click_moves_the_dashboard(lab: Server, test_pages: obj
         "() => document.querySelector('.iw-dashboard .iw-image-slider .widget-readout')"
         "?.textContent.trim() === '57'", timeout=UPDATE_TIMEOUT_MS)
     shot(page.locator(".iw-dataset-explorer").first, "lab-dataset-explorer")
+    lab.shutdown_kernels()
+
+
 #: The width of the progress bar's fill, as recorded by a MutationObserver in the page.
 _RECORD_BAR = """el => {
     window.iwWidths = [];
@@ -407,4 +410,65 @@ def test_perturbation_panel_progress_class_click_stop(lab: Server, test_pages: o
     run_cell(page, 2)
     answers.filter(has_text="#3: busy=False").wait_for(timeout=UPDATE_TIMEOUT_MS)
     shot(page, "lab-perturbation-stopped")
+    lab.shutdown_kernels()
+
+
+def _curve_points(line: object) -> int:
+    """How many points a bqplot line draws now (its SVG path's commands)."""
+    path = line.get_attribute("d") or ""
+    return len(re.findall(r"[ML]", path))
+
+
+def test_check_this_map(lab: Server, test_pages: object) -> None:
+    """Issue #14: "Check this map" on the Grad-CAM panel: the deletion curve grows and its
+    AUC appears; "randomize the model" shows the strip of maps and the similarity curve."""
+    page = test_pages("lab-check-map")
+    _run_notebook(page, lab, "own/check_map.ipynb", ".iw-panel img.iw-heatmap")
+    assert_no_error_outputs(page)
+    section = page.locator(".iw-check-section")
+    assert not section.locator(".iw-check-deletion").is_visible()  # collapsed by default
+    section.locator(".jupyter-widget-Collapse-header").first.click()
+    deletion = section.locator("button.iw-check-deletion")
+    deletion.wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+    section.locator(".iw-check-curves").wait_for(state="visible", timeout=UPDATE_TIMEOUT_MS)
+    shot(page, "lab-check-opened")
+
+    # Record the points of the deletion line at every change of its path, as it is drawn.
+    page.evaluate(
+        """() => {
+            const figure = document.querySelector('.iw-check-section .iw-check-curves');
+            window.iwCurvePoints = [];
+            const count = () => {
+                const path = figure.querySelector('path.line');
+                const d = (path && path.getAttribute('d')) || '';
+                window.iwCurvePoints.push((d.match(/[ML]/g) || []).length);
+            };
+            new MutationObserver(count).observe(
+                figure, {subtree: true, childList: true, attributes: true,
+                         attributeFilter: ['d']});
+        }"""
+    )
+    deletion.click()
+    line = section.locator(".iw-check-curves path.line").first
+    auc = section.locator(".iw-check-auc")
+    wait_text(auc, r"deletion AUC \d\.\d{3} · random map \d\.\d{3}", DASHBOARD_TIMEOUT_MS)
+    assert _curve_points(line) == 33, "the finished curve has steps + 1 points"
+    seen = page.evaluate("() => window.iwCurvePoints")
+    grown = sorted({n for n in seen if 0 < n < 33})
+    assert grown, f"the curve was never seen part-drawn (points seen: {sorted(set(seen))})"
+    assert_not_blank(shot(section.locator(".iw-check-curves"), "lab-check-curves"), "curves")
+    shot(page, "lab-check-deletion")
+
+    section.locator("button.iw-check-randomize").click()
+    status = section.locator(".iw-check .iw-status").last
+    wait_text(status, r"randomization of .*: \d+ layers", DASHBOARD_TIMEOUT_MS)
+    thumbnails = section.locator(".iw-check-strip img.iw-check-thumbnail")
+    count = thumbnails.count()
+    assert count >= 2, count
+    for k in (0, count - 1):
+        wait_img_loaded(page, thumbnails.nth(k))
+    assert_colourful(shot(thumbnails.first, "lab-check-thumbnail-trained"), "the trained map")
+    similarity = section.locator(".iw-check-similarity path.line").first
+    assert _curve_points(similarity) == count
+    shot(page, "lab-check-randomized")
     lab.shutdown_kernels()
