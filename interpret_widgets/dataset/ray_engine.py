@@ -56,7 +56,7 @@ class _ActorJob:
         import ray
 
         self.job = ExplainJob(loader, method, kwargs)
-        self.images, self.labels = ray.get(data[0]), ray.get(data[1])
+        self.images, self.labels = (None if ref is None else ray.get(ref) for ref in data)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         index = batch["id"]
