@@ -90,8 +90,9 @@ class DatasetExplorer(View):
         self.colour_select = widgets.Dropdown(options=COLOUR_BY, value="class",
                                               description="colour")
         self.misclassified_box = widgets.Checkbox(description="misclassified only")
-        self.scatter3d = ipv.Scatter(x=np.zeros(1), y=np.zeros(1), z=np.zeros(1), size=2,
-                                     size_selected=3, marker="sphere")
+        # Per-point arrays throughout: ipyvolume 0.6 turns a scalar size or colour into a 0-d
+        # array that its comm cannot serialize.
+        self.scatter3d = ipv.Scatter(geo="sphere", **_points_3d(np.zeros((1, 3)), np.zeros((1, 3))))
         self.figure3d = ipv.Figure(scatters=[self.scatter3d], width=520, height=440)
         self.figure3d.xlabel, self.figure3d.ylabel, self.figure3d.zlabel = "t1", "t2", "t3"
         self.scatter2d = bqplot.Scatter(x=[0.0], y=[0.0], scales={
@@ -265,8 +266,8 @@ class DatasetExplorer(View):
         if self.view == "3-D":
             self.plot.children = [self.figure3d]
             with self.scatter3d.hold_sync():
-                self.scatter3d.x, self.scatter3d.y, self.scatter3d.z = coords.T.copy()
-                self.scatter3d.color = colours
+                for name, value in _points_3d(coords, colours).items():
+                    setattr(self.scatter3d, name, value)
         else:
             self.plot.children = [self.figure2d]
             with self.scatter2d.hold_sync():
@@ -293,3 +294,17 @@ class DatasetExplorer(View):
         nearest = found.nearest[self.cluster]
         set_png(self.members, tile([to_uint8_image(self.images[j]) for j in nearest],
                                    columns=4))
+
+
+def _points_3d(coords: np.ndarray, colours: np.ndarray) -> dict[str, np.ndarray]:
+    """The ipyvolume Scatter traits of ``coords`` (n, 3) coloured ``colours`` (n, 3)."""
+    n = len(coords)
+    return {
+        "x": coords[:, 0].copy(),
+        "y": coords[:, 1].copy(),
+        "z": coords[:, 2].copy(),
+        "color": colours,
+        "color_selected": np.ones((n, 3), np.float32),
+        "size": np.full(n, 2.0, np.float32),
+        "size_selected": np.full(n, 3.0, np.float32),
+    }

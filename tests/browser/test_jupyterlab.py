@@ -186,7 +186,7 @@ def test_lrp_composite(quickstart: object) -> None:
     after = wait_text_changed(page, conservation, before)
     assert "Σ R" in after and after != before
     assert_colourful(shot(heatmap, "lab-lrp-heatmap-after"), "the LRP heatmap")
-    status = panel.locator(".iw-status")
+    status = panel.locator(":scope > .iw-status")
     assert "iw-status-ok" in status.get_attribute("class"), status.inner_text()
     shot(page, "lab-lrp-after")
 
@@ -232,7 +232,7 @@ def test_ablation_panel(quickstart: object) -> None:
     line = panel.locator(".iw-pruning-accuracy path.line").first
     panel.locator("button.iw-pruning-run").click()
     seen: list[int] = []
-    status = panel.locator(".iw-status")
+    status = panel.locator(":scope > .iw-status")
     for _ in range(600):  # poll the drawn line while the curve is measured
         points = _line_points(line) if line.count() else 0
         if not seen or points != seen[-1]:
@@ -361,7 +361,7 @@ def test_perturbation_panel_progress_class_click_stop(lab: Server, test_pages: o
     assert_no_error_outputs(page)
     panel = page.locator(".iw-panel").first
     heatmap = panel.locator("img.iw-heatmap")
-    status = panel.locator(".iw-status")
+    status = panel.locator(":scope > .iw-status")
     bar = panel.locator(".iw-perturbation-progress")
     src = wait_img_loaded(page, heatmap, DASHBOARD_TIMEOUT_MS)
     wait_text(status, r"^Occlusion .* in [\d.]+ s", DASHBOARD_TIMEOUT_MS)
