@@ -14,6 +14,8 @@ Dashboard answers a class click with a changed heatmap.
 
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -24,7 +26,14 @@ from interpret_widgets import methods
 from interpret_widgets.methods.lrp import COMPOSITES
 from interpret_widgets.model import get_adapter
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("IW_CONFORMANCE", "") != "1",
+        reason="the architecture conformance run (13 applications × every method, about "
+        "20-40 minutes on 2 cores) runs with IW_CONFORMANCE=1; not yet in the CI budget",
+    ),
+]
 
 SIZE, BATCH, CLASSES = 96, 2, 10
 A = keras.applications
@@ -144,11 +153,23 @@ def _runs(name: str, method: str) -> bool:
     return not method.startswith("lrp_") or method == "lrp_epsilon" or name in EVERY_RULE_ON
 
 
+#: DeepLIFT follows LRP's graph walk but has no rule yet for the gating products and layer
+#: normalizations that LRP now propagates (it refuses them by name): strict xfails.
+DEEPLIFT_REFUSED = {
+    name: "DeepLIFT has no rule for gating products / LayerNormalization yet"
+    for name in ("MobileNetV3Small", "EfficientNetB0", "EfficientNetV2B0", "ConvNeXtTiny")
+}
+
+
 def _case(*values: str):
-    """A test case; one of LRP on a model in LRP_REFUSED is a strict xfail."""
+    """A test case; LRP on a model in LRP_REFUSED (DeepLIFT in DEEPLIFT_REFUSED) is a
+    strict xfail."""
     name, lrp = values[0], len(values) == 1 or values[1].startswith("lrp_")
     if lrp and name in LRP_REFUSED:
         return pytest.param(*values, marks=pytest.mark.xfail(strict=True, reason=LRP_REFUSED[name]))
+    if len(values) > 1 and values[1] == "deep_lift" and name in DEEPLIFT_REFUSED:
+        reason = DEEPLIFT_REFUSED[name]
+        return pytest.param(*values, marks=pytest.mark.xfail(strict=True, reason=reason))
     return pytest.param(*values)
 
 
