@@ -211,12 +211,14 @@ def test_ablation_panel(quickstart: object) -> None:
     probabilities = bars.locator("text").all_text_contents()
     shot(page, "lab-ablation-before")
 
-    # The middle of tiles 1 and 2 of the top-16 grid (4 × 4 tiles filling the figure).
-    box = panel.locator(".iw-activation-grid").first.bounding_box()
+    # Tiles 2 and 3 of the grid, found by their channel labels (SVG text in each tile's
+    # top-left corner; the figure's margins make its bounding box no tile grid).
+    labels = panel.locator(".iw-activation-grid").first.locator("text")
     for count, index in enumerate((1, 2), start=1):
-        x = box["x"] + (index % 4 + 0.5) * box["width"] / 4
-        y = box["y"] + (index // 4 + 0.5) * box["height"] / 4
-        page.mouse.click(x, y)
+        numbers = labels.evaluate_all("els => els.map(el => (el.textContent || '').trim())")
+        tiles = [i for i, n in enumerate(numbers) if n.isdigit()]
+        box = labels.nth(tiles[index]).bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2 + 3, box["y"] + box["height"] + 6)
         text = wait_text(caption, rf"^{count} channel")
         src = wait_img_changed(page, cam, src)
     page.wait_for_function(
