@@ -14,6 +14,7 @@ import re
 import keras
 import numpy as np
 import pytest
+from calibrate import calibrated
 from keras import layers, ops
 from model_guard import untouched
 
@@ -376,28 +377,6 @@ def _tutorial_cnn(size: int = 96) -> keras.Model:
     )
 
 
-def calibrated_copy(model: keras.Model, x: np.ndarray) -> keras.Model:
-    """A copy whose batch normalizations have statistics of ``x`` (the model is not touched).
-
-    Untrained networks with unit moving variances can have scores ~1e-10 (MobileNetV3). One
-    training-mode pass with momentum 0 records every batch normalization's batch mean μ and
-    variance v; the copy then gets moving mean 0 and moving variance v + μ² (the second
-    moment), which restores the scale of the activations while every folded bias stays 0 (the
-    ε-rule lets biases absorb relevance, which would blur the conservation check).
-    """
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    norms = [la for la in copy._flatten_layers() if isinstance(la, layers.BatchNormalization)]
-    for bn in norms:
-        bn.momentum = 0.0
-    copy(x, training=True)
-    for bn in norms:
-        mean, variance = np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)
-        bn.moving_mean.assign(np.zeros_like(mean))
-        bn.moving_variance.assign(variance + mean**2)
-    return copy
-
-
 @pytest.fixture(scope="module", params=(*ARCHITECTURES, "tutorial"))
 def modern(request):
     """(name, calibrated copy, images): the copy stands for a user's model in the tests."""
@@ -409,8 +388,8 @@ def modern(request):
         model = build(weights=None, input_shape=(96, 96, 3))
     x = np.random.default_rng(0).uniform(0, 255, (2, 96, 96, 3)).astype("float32")
     with untouched(model):
-        calibrated = calibrated_copy(model, x)
-    return request.param, calibrated, x
+        copy = calibrated(model, x)
+    return request.param, copy, x
 
 
 @pytest.fixture
