@@ -101,7 +101,7 @@ def test_top_k_buttons_and_reset(panel):
         ("method", "taylor", "method must be one of"),
         ("k", 0, "k must be within 1..128"),
         ("criterion", "l2", "criterion must be one of"),
-        ("layer", "predictions", "has no channel grid"),
+        ("layer", "predictions", "has no 4-D output"),
     ],
 )
 def test_invalid_values_are_trait_errors_in_the_status(panel, name, value, message):

@@ -12,8 +12,6 @@ thread, the line growing point by point, one line per criterion.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,24 +21,19 @@ import traitlets
 
 from .. import methods
 from ..methods.ablation import IMPORTANCE_METHODS
-from ..methods.pruning import CRITERIA
-from ..methods.pruning_curve import DEFAULT_AMOUNTS
 from ..render import overlay
 from ..render.figures import attribution_figure
-from .class_bars import ClassBars
-from .common import hold_sync_all, image_widget, set_png
-from .components import StepProgress
+from .ablation_pruning import PruningSection
+from .components.knockout_comparison import KnockoutComparison
 from .components.knockout_grid import KnockoutGrid
-from .components.pruning_chart import PruningChart
-from .components.worker import Worker
+from .layer_choice import LayerChoice
 from .panel_view import bind
 from .selection import Selection, SelectionTraits
-from .view import View, captured
+from .validators import check_within, one_of
+from .view import View
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-CAM_SIZE = 192
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -50,7 +43,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class AblationPanel(SelectionTraits, View):
+class AblationPanel(PruningSection, SelectionTraits, View):
     """Channel knock-out of one layer for one image, and pruning curves on all images.
 
     Parameters
@@ -88,7 +81,6 @@ class AblationPanel(SelectionTraits, View):
     knocked_out = traitlets.List(traitlets.Int())
     method = traitlets.Unicode("ablation")
     k = traitlets.Int(4)
-    criterion = traitlets.Unicode("l1")
 
     def __init__(
         self,
@@ -102,24 +94,24 @@ class AblationPanel(SelectionTraits, View):
         super().__init__()
         self.add_class("iw-ablation-panel")
         self.selection = None
+        self.layers = LayerChoice()
         self.labels = None if labels is None else np.asarray(labels, dtype=int)
         self.importance = np.zeros(0, dtype=np.float32)
         self.order = np.zeros(0, dtype=int)
         self.result: dict[str, np.ndarray] = {}
         self._ranked: tuple | None = None
-        self._pruning = Worker("pruning")
         with self.capture("Reading the model and images"):
             selection = selection or Selection(model, images, class_names, owner="AblationPanel")
         self._build(selection)
         if selection is not None:
             self.selection = selection
+            self.layers = LayerChoice(selection.adapter)
             self.model = selection.model
             selection.attach(self, react=self._on_selection_change)
             self.ready = selection.has_images
 
     # -- widgets ---------------------------------------------------------------------------
     def _build(self, selection: Selection | None) -> None:
-        names = selection.class_names if selection else []
         self.layer_dropdown = widgets.Dropdown(
             options=selection.adapter.spatial_layer_names() if selection else [],
             description="layer",
@@ -128,132 +120,73 @@ class AblationPanel(SelectionTraits, View):
             options=list(IMPORTANCE_METHODS), description="rank by",
             style={"button_width": "80px"},
         ).add_class("iw-ablation-method")  # fmt: skip
-        self.k_input = widgets.BoundedIntText(
-            4, min=1, max=4096, description="k", layout=widgets.Layout(width="130px")
-        ).add_class("iw-ablation-k")
-        self.knock_top_button = widgets.Button(description="knock out top-k").add_class(
-            "iw-knock-top"
-        )
-        self.keep_top_button = widgets.Button(description="keep only top-k").add_class(
-            "iw-keep-top"
-        )
-        self.reset_button = widgets.Button(description="reset").add_class("iw-ablation-reset")
         self.grid = KnockoutGrid(top_k=16)
         self.grid.add_class("iw-knockout-grid")
-        self.bars_before = ClassBars(names, width=250, height=200)
-        self.bars_after = ClassBars(names, width=250, height=200)
-        self.bars_after.figure.add_class("iw-class-bars-after")
-        self.cam_before = image_widget(CAM_SIZE).add_class("iw-ablation-cam-before")
-        self.cam_after = image_widget(CAM_SIZE).add_class("iw-ablation-cam-after")
-        self.caption_before = widgets.HTML().add_class("iw-ablation-caption-before")
-        self.caption_after = widgets.HTML().add_class("iw-ablation-caption")
-        for control, name in (
-            (self.layer_dropdown, "layer"),
-            (self.method_buttons, "method"),
-            (self.k_input, "k"),
-        ):
+        self.comparison = KnockoutComparison(selection.class_names if selection else [])
+        for part in ("bars_before", "bars_after", "cam_before", "cam_after"):
+            setattr(self, part, getattr(self.comparison, part))
+        for control, name in ((self.layer_dropdown, "layer"), (self.method_buttons, "method")):
             bind(control, self, name)
         traitlets.link((self.grid, "knocked"), (self, "knocked_out"))
-        for bars in (self.bars_before, self.bars_after):
+        for bars in self.comparison.bars:
             traitlets.link((bars, "target"), (self, "target"))
-        self.knock_top_button.on_click(lambda _b: self.knock_out_top())
-        self.keep_top_button.on_click(lambda _b: self.keep_only_top())
-        self.reset_button.on_click(lambda _b: self.reset())
         self._build_pruning()
-        knockout = widgets.HBox(
-            [self.k_input, self.knock_top_button, self.keep_top_button, self.reset_button]
-        )
-        column = widgets.Layout(min_width="255px", flex="0 0 auto")
-        compare = widgets.HBox([
-            widgets.VBox([self.caption_before, self.cam_before, self.bars_before.figure],
-                         layout=column),
-            widgets.VBox([self.caption_after, self.cam_after, self.bars_after.figure],
-                         layout=column),
-        ])  # fmt: skip
         self.children = [
             widgets.HBox([self.layer_dropdown, self.method_buttons]),
-            knockout,
-            widgets.HBox([self.grid, compare], layout=widgets.Layout(flex_flow="row wrap")),
+            self._knockout_buttons(),
+            widgets.HBox(
+                [self.grid, self.comparison], layout=widgets.Layout(flex_flow="row wrap")
+            ),
             widgets.HTML("<b>Pruning</b>: accuracy as filters are zeroed, per criterion"),
             self.pruning_controls,
             self.chart,
             self.status,
         ]
 
-    def _build_pruning(self) -> None:
-        self.criterion_dropdown = widgets.Dropdown(
-            options=list(CRITERIA), description="criterion"
-        ).add_class("iw-pruning-criterion")
-        bind(self.criterion_dropdown, self, "criterion")
-        self.run_button = widgets.Button(description="run", button_style="primary")
-        self.run_button.add_class("iw-pruning-run")
-        self.stop_button = widgets.Button(description="stop", disabled=True)
-        self.stop_button.add_class("iw-pruning-stop")
-        self.run_button.on_click(lambda _b: self.run_pruning())
-        self.stop_button.on_click(lambda _b: self.stop())
-        self.progress = StepProgress()
-        self.pruning_controls = widgets.HBox(
-            [self.criterion_dropdown, self.run_button, self.stop_button, self.progress]
-        )
-        accuracy = "accuracy" if self.labels is not None else "agreement"
-        self.chart = PruningChart(accuracy_label=accuracy)
+    def _knockout_buttons(self) -> widgets.HBox:
+        """k, "knock out top-k", "keep only top-k" and "reset"."""
+        self.k_input = widgets.BoundedIntText(
+            4, min=1, max=4096, description="k", layout=widgets.Layout(width="130px")
+        ).add_class("iw-ablation-k")
+        bind(self.k_input, self, "k")
+        buttons = [self.k_input]
+        for name, description, css, action in (
+            ("knock_top_button", "knock out top-k", "iw-knock-top", self.knock_out_top),
+            ("keep_top_button", "keep only top-k", "iw-keep-top", self.keep_only_top),
+            ("reset_button", "reset", "iw-ablation-reset", self.reset),
+        ):
+            button = widgets.Button(description=description).add_class(css)
+            button.on_click(lambda _b, act=action: act())
+            setattr(self, name, button)
+            buttons.append(button)
+        return widgets.HBox(buttons)
 
     # -- validation ------------------------------------------------------------------------
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if self.selection is not None:
-            names = self.selection.adapter.spatial_layer_names()
-            if value not in names:
-                raise traitlets.TraitError(
-                    f"layer {value!r} has no channel grid; the layers are {', '.join(names)}"
-                )
-        return value
+        if self.selection is None:
+            return proposal["value"]
+        return self.layers.check(proposal["value"])
 
     @traitlets.validate("knocked_out")
     def _valid_knocked_out(self, proposal: dict[str, Any]) -> list[int]:
         value = [int(c) for c in proposal["value"]]
-        count = self.channel_count
-        bad = [c for c in value if not 0 <= c < count]
-        if count and bad:
-            raise traitlets.TraitError(
-                f"channel {bad[0]} is out of range: layer {self.layer!r} has {count} "
-                f"channels (0..{count - 1})"
-            )
+        for channel in value:
+            self.layers.check_channel(self.layer, channel)
         if len(set(value)) != len(value):
             raise traitlets.TraitError(f"knocked_out lists a channel twice: {value}")
         return value
 
-    @traitlets.validate("method")
-    def _valid_method(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in IMPORTANCE_METHODS:
-            raise traitlets.TraitError(
-                f"method must be one of {', '.join(IMPORTANCE_METHODS)}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
-
     @traitlets.validate("k")
     def _valid_k(self, proposal: dict[str, Any]) -> int:
-        count = self.channel_count or proposal["value"]
-        if not 1 <= proposal["value"] <= count:
-            raise traitlets.TraitError(f"k must be within 1..{count}, got {proposal['value']}")
-        return proposal["value"]
+        return check_within("k", proposal["value"], 1, self.channel_count or proposal["value"])
 
-    @traitlets.validate("criterion")
-    def _valid_criterion(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in CRITERIA:
-            raise traitlets.TraitError(
-                f"criterion must be one of {', '.join(CRITERIA)}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
+    _valid_method = one_of("method", IMPORTANCE_METHODS)
 
     @property
     def channel_count(self) -> int:
         """Channels of the selected layer (0 before there is a model)."""
-        if self.selection is None or not self.layer:
-            return 0
-        entry = self.selection.adapter.resolve_layer(self.layer)
-        return int(entry.output_shape[-1])
+        return self.layers.channel_count(self.layer)
 
     # -- actions ---------------------------------------------------------------------------
     def toggle(self, channel: int) -> None:
@@ -305,8 +238,7 @@ class AblationPanel(SelectionTraits, View):
         cam = methods.grad_cam(self.model, x, target)[0]
         self.result["cam_before"] = cam
         self.result["probabilities_before"] = selection.probabilities()
-        set_png(self.cam_before, overlay(x[0], cam))
-        self.bars_before.update(selection.probabilities(), target)
+        self.comparison.show_before(x[0], cam, selection.probabilities(), target)
 
     def _ablate(self, x: np.ndarray) -> None:
         """Scores and Grad-CAM with :attr:`knocked_out` ablated, drawn beside the original."""
@@ -315,70 +247,16 @@ class AblationPanel(SelectionTraits, View):
         cam = methods.ablated_grad_cam(self.model, x, self.layer, knocked, self.target)[0]
         probabilities = softmax(scores)
         self.result.update(scores=scores, probabilities=probabilities, cam=cam)
-        before = self.result["probabilities_before"][self.target]
-        self.caption_before.value = (
-            f"<b>original</b><br>p({self.selection.class_name()}) {before:.2f}"
+        before, name = self.result["probabilities_before"][self.target], self.selection.class_name()
+        caption = (
+            f"<b>original</b><br>p({name}) {before:.2f}",
+            f"<b>{len(knocked)} channel(s) knocked out</b><br>"
+            f"p({name}) {before:.2f} → {probabilities[self.target]:.2f}",
         )
-        with hold_sync_all(self.cam_after, self.caption_after):
-            set_png(self.cam_after, overlay(x[0], cam))
-            self.caption_after.value = (
-                f"<b>{len(knocked)} channel(s) knocked out</b><br>"
-                f"p({self.selection.class_name()}) {before:.2f} → {probabilities[self.target]:.2f}"
-            )
-        self.bars_after.update(probabilities, self.target)
+        self.comparison.show_after(x[0], cam, probabilities, self.target, caption)
         self.status.show(
             f"layer {self.layer}: click a tile to knock its channel out; sorted by {self.method}"
         )
-
-    # -- pruning ---------------------------------------------------------------------------
-    @property
-    def pruning(self) -> bool:
-        """Whether a pruning curve is being measured."""
-        return self._pruning.running
-
-    @captured("Pruning")
-    def run_pruning(self, amounts: Sequence[float] = DEFAULT_AMOUNTS) -> None:
-        """Measure the pruning curve of :attr:`criterion` on every image, in a worker thread.
-
-        The line of that criterion restarts and grows point by point; other criteria's
-        lines stay. :meth:`stop` halts it after the current point; :meth:`wait` joins it.
-        """
-        criterion, total = self.criterion, len(amounts)
-        self.chart.start(criterion)
-        self.run_button.disabled, self.stop_button.disabled = True, False
-        self.progress.show(0, total)
-
-        def job(run_id: int, stop: threading.Event) -> None:
-            started = time.perf_counter()
-            with self.capture(f"Pruning ({criterion})"):
-                self.status.show(f"pruning by {criterion}: ranking the filters…")
-                points = methods.iter_pruning_curve(
-                    self.model, self.selection.images, self.labels, amounts, criterion
-                )
-                for done, point in enumerate(points, start=1):
-                    if stop.is_set() or not self._pruning.is_current(run_id):
-                        break
-                    self.chart.add(criterion, point.amount, point.accuracy, point.mean_score)
-                    self.progress.show(done, total, time.perf_counter() - started)
-                    self.status.show(f"pruning by {criterion}: {done} / {total} amounts")
-                stopped = " (stopped)" if stop.is_set() else ""
-                self.status.show(f"pruning by {criterion}: done{stopped}")
-            self.run_button.disabled, self.stop_button.disabled = False, True
-
-        self._pruning.start(job)
-
-    def stop(self) -> bool:
-        """Stop a running pruning curve after its current point; True if one was asked."""
-        return self._pruning.stop()
-
-    def wait(self, timeout: float | None = 60.0) -> bool:
-        """Block until background work (and a pruning run) is done; False on timeout."""
-        return super().wait(timeout) and self._pruning.wait(timeout)
-
-    def close(self) -> None:
-        """Stop a pruning run and close the widgets."""
-        self._pruning.close()
-        super().close()
 
     # -- figure ----------------------------------------------------------------------------
     def figure(self) -> Figure:
@@ -405,19 +283,6 @@ class AblationPanel(SelectionTraits, View):
         ]  # fmt: skip
         title = f"{self.selection.adapter.name}: knocked out {sorted(self.knocked_out)}"
         return attribution_figure(image, rows, "jet", f"image {self.image_index}", title)
-
-    def pruning_figure(self) -> Figure:
-        """The pruning curves measured so far (:func:`~.render.pruning_curves_figure`).
-
-        Raises
-        ------
-        ValueError
-            If no curve has been measured.
-        """
-        from ..render.curves import pruning_curves_figure
-
-        label = "accuracy" if self.labels is not None else "agreement"
-        return pruning_curves_figure(self.chart.arrays(), accuracy_label=label)
 
 
 def _unit(values: np.ndarray) -> np.ndarray:

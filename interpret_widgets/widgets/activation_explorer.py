@@ -31,6 +31,7 @@ from .components import (
 )
 from .components.activation_map import MAP_SIZE, check_cmap
 from .components.channel_stats import HIST_BINS
+from .layer_choice import LayerChoice
 from .selection import Selection, check_index
 from .view import View
 
@@ -44,9 +45,10 @@ class ActivationExplorer(View):
     Parameters
     ----------
     model
-        A built Keras model; it is only read.
+        A built Keras model; it is only read. May be omitted with ``selection``.
     images
-        ``(N, H, W, C)`` float array matching the model's input.
+        ``(N, H, W, C)`` float array matching the model's input (with ``selection``, the
+        selection's images are explored instead).
     class_names
         Optional names of the model's classes, used for the prediction line.
     layer
@@ -77,8 +79,8 @@ class ActivationExplorer(View):
 
     def __init__(
         self,
-        model: Any,
-        images: Any,
+        model: Any = None,
+        images: Any = None,
         class_names: list[str] | None = None,
         *,
         layer: str | None = None,
@@ -87,12 +89,11 @@ class ActivationExplorer(View):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.model = model
+        self.model = selection.model if selection is not None else model
         self.selection: Selection | None = selection
         self._own_selection = selection is None
         self._cache: LRUCache[dict[str, np.ndarray]] = LRUCache(cache_size)
-        self._names: list[str] = []
-        self._counts: dict[str, int] = {}
+        self.layers = LayerChoice()
         self._grid_layer = ""
         self._thumbnail_key: tuple | None = None
         self._notice = ""
@@ -100,7 +101,7 @@ class ActivationExplorer(View):
         self.add_class("iw-activation-explorer")
         with self.capture("Reading the model"):
             self._read_model(class_names)
-        if self._names:
+        if self.layers:
             self._start(layer)
             if selection is None:
                 self.images = images
@@ -141,29 +142,15 @@ class ActivationExplorer(View):
     def _read_model(self, class_names: list[str] | None) -> None:
         if self.selection is None:
             self.selection = Selection(self.model, None, class_names, owner="ActivationExplorer")
-        adapter = self.selection.adapter
-        self._names = adapter.spatial_layer_names()
-        if not self._names:
-            raise ValueError(
-                f"model {adapter.name!r} has no layer with a 4-D (N, h, w, k) output; "
-                "the activation explorer needs a convolutional model"
-            )
-        shapes = {adapter.name_of(e): e.output_shape for e in adapter.spatial_layers()}
-        self._counts = {name: int(shapes[name][-1]) for name in self._names}
-        self.layer_select.options = [(f"{n} · {tuple(shapes[n][1:])}", n) for n in self._names]
-        self.kernels.adapter = adapter
+        self.layers = LayerChoice(self.selection.adapter)
+        self.layers.require("the activation explorer needs a convolutional model")
+        self.layer_select.options = self.layers.options
+        self.kernels.adapter = self.selection.adapter
 
     def _start(self, layer: str | None) -> None:
         """Initial layer, links to the controls, components and the shared selection."""
-        notice = ""
-        start = self.selection.layer if self.selection.layer in self._names else self._names[-1]
-        if layer is not None and layer not in self._names:
-            notice = (
-                f"layer {layer!r} has no 4-D output in this model; showing {start!r} "
-                f"(choices: {', '.join(self._names)})"
-            )
-        self.layer = start if layer is None or notice else layer
-        self.channel_slider.max = self._counts[self.layer] - 1
+        self.layer, notice = self.layers.pick(layer, self.selection.layer)
+        self.channel_slider.max = self.layers.channel_count(self.layer) - 1
         for mine, part, theirs in (
             ("image_index", self.picker, "index"), ("layer", self.layer_select, "value"),
             ("channel", self.channel_slider, "value"), ("cmap", self.cmap_select, "value"),
@@ -191,7 +178,7 @@ class ActivationExplorer(View):
         self.ready = False
         self._set_enabled(False)
         with self.capture("Reading the images"):
-            if not self._names:
+            if not self.layers:
                 raise ValueError("no usable model")
             self.selection.set_images(images)
             self._on_images_change()
@@ -215,7 +202,7 @@ class ActivationExplorer(View):
 
         def forward() -> dict[str, np.ndarray]:
             batch = images[index : index + 1]
-            outputs = methods.activations(self.model, batch, layers=self._names)
+            outputs = methods.activations(self.model, batch, layers=self.layers.names)
             return {name: value[0] for name, value in outputs.items()}
 
         return self._cache.get(index, forward)
@@ -268,22 +255,11 @@ class ActivationExplorer(View):
 
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in self._names:
-            raise traitlets.TraitError(
-                f"layer {proposal['value']!r} has no 4-D output in this model "
-                f"(choices: {', '.join(self._names) or 'none'})"
-            )
-        return proposal["value"]
+        return self.layers.check(proposal["value"])
 
     @traitlets.validate("channel")
     def _valid_channel(self, proposal: dict[str, Any]) -> int:
-        count = self._counts.get(self.layer, 0)
-        if count and not 0 <= proposal["value"] < count:
-            raise traitlets.TraitError(
-                f"channel {proposal['value']} is out of range 0..{count - 1} for layer "
-                f"{self.layer!r}"
-            )
-        return proposal["value"]
+        return self.layers.check_channel(self.layer, proposal["value"])
 
     @traitlets.validate("cmap")
     def _valid_cmap(self, proposal: dict[str, Any]) -> str:
@@ -302,7 +278,7 @@ class ActivationExplorer(View):
     @traitlets.observe("layer")
     def _on_layer_change(self, change: dict[str, Any]) -> None:
         """A layer with fewer channels selects its last one; the grid starts on page 0."""
-        count = self._counts[change["new"]]
+        count = self.layers.channel_count(change["new"])
         with self.hold_updates():
             if self.channel >= count:
                 self.channel = count - 1

@@ -25,8 +25,11 @@ from ..model import get_adapter
 from .common import STATUS_BUSY, STATUS_ERROR, STATUS_OK
 from .components import ObjectiveChart, PictureGrid, StepProgress
 from .components.channels_text import format_channels, parse_channels
+from .components.run_controls import RunControls
 from .components.worker import Worker
+from .layer_choice import LayerChoice
 from .selection import Selection
+from .validators import one_of, within
 from .view import View, captured
 
 DEFAULT_CHANNELS = 8
@@ -34,6 +37,7 @@ PARAMETERS = ("layer", "channels", "steps", "learning_rate", "size", "parametriz
 BOUNDS = {"steps": (1, 100_000), "learning_rate": (1e-5, 10.0), "size": (8, 1024),
           "seed": (0, 2**31 - 1), "image_every": (1, 100_000)}  # fmt: skip
 """Inclusive bounds of the numeric parameters (the controls use the same)."""
+PARAMETRIZATIONS = ("fourier", "pixel")
 
 __all__ = ["FilterVisualizer", "format_channels", "parse_channels"]
 
@@ -44,7 +48,8 @@ class FilterVisualizer(View):
     Parameters
     ----------
     model
-        A built Keras model with an image input; it is only read.
+        A built Keras model with an image input; it is only read. May be omitted with
+        ``selection``.
     layer
         Layer name (default: the last layer with a 4-D output).
     channels
@@ -52,8 +57,9 @@ class FilterVisualizer(View):
     image_every
         Show the current images every this many steps.
     selection
-        A shared :class:`~.selection.Selection` whose layer this view follows (the
-        Dashboard's); by default the visualizer keeps its own layer.
+        A shared :class:`~.selection.Selection` (the Dashboard's) whose layer this view
+        follows, linked with ``traitlets.link``; by default the visualizer keeps its own
+        layer.
 
     ``start()``/``stop()`` (or the buttons) run and halt the optimizer; ``wait(timeout)``
     joins the worker, ``running`` says whether one works, ``result`` holds the last
@@ -73,7 +79,7 @@ class FilterVisualizer(View):
 
     def __init__(
         self,
-        model: Any,
+        model: Any = None,
         layer: str | None = None,
         channels: Iterable[int] | None = None,
         *,
@@ -82,22 +88,23 @@ class FilterVisualizer(View):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.model = model
+        self.model = selection.model if selection is not None else model
+        self.selection = selection
         self.worker = Worker("iw-filter-visualizer")
         self._result: Any = None
         self.last_traceback = ""
-        self._counts: dict[str, int] = {}
+        self.layers = LayerChoice()
         self._build()
         self.add_class("iw-filter-visualizer")
         with self.capture("Reading the model"):
             self._read_model(selection)
         self.image_every = image_every
-        if self._counts:
+        if self.layers:
             self._choose(layer, channels)
             if selection is not None:
                 selection.attach(self, ("layer",))
         self._link_controls()
-        self.start_button.disabled = not self._counts
+        self.start_button.disabled = not self.layers
         self.ready = True
 
     # -- building --------------------------------------------------------------------------
@@ -119,13 +126,12 @@ class FilterVisualizer(View):
             options=[("Fourier", "fourier"), ("pixel", "pixel")], description="parametrize"
         )
         self.param_select.style.button_width = "80px"
-        self.start_button = widgets.Button(description="Start", button_style="primary")
-        self.start_button.add_class("iw-start")
-        self.start_button.on_click(lambda _button: self.start())
-        self.stop_button = widgets.Button(description="Stop", button_style="warning")
-        self.stop_button.add_class("iw-stop")
-        self.stop_button.on_click(lambda _button: self.stop())
-        self.stop_button.disabled = True
+        self.buttons = RunControls(
+            ("Stop", "iw-stop"), ("Start", "iw-start"), stop_style="warning", restartable=True
+        )
+        self.buttons.on_start(self.start)
+        self.buttons.on_stop(self.stop)
+        self.start_button, self.stop_button = self.buttons.start_button, self.buttons.stop_button
         self.progress = StepProgress()
         self.pictures = PictureGrid()
         self.chart = ObjectiveChart()
@@ -133,43 +139,31 @@ class FilterVisualizer(View):
                     self.size_input, self.param_select, self.seed_input]  # fmt: skip
         for control in settings:
             control.style.description_width = "100px"
-        buttons = widgets.HBox([self.start_button, self.stop_button])
         results = widgets.HBox(
             [self.pictures, self.chart], layout=widgets.Layout(align_items="flex-start")
         )
-        self.children = [widgets.VBox([*settings, buttons]), self.progress, results, self.status]
+        settings_box = widgets.VBox([*settings, self.buttons])
+        self.children = [settings_box, self.progress, results, self.status]
 
     def _read_model(self, selection: Selection | None) -> None:
         adapter = selection.adapter if selection is not None else get_adapter(self.model)
-        shapes = {adapter.name_of(e): e.output_shape for e in adapter.spatial_layers()}
-        names = adapter.spatial_layer_names()
-        self._counts = {n: int(shapes[n][-1]) for n in names}
-        self.layer_select.options = [(f"{n} · {tuple(shapes[n][1:])}", n) for n in names]
-        if not names:
-            raise ValueError(
-                f"model {adapter.name!r} has no layer with a 4-D (N, h, w, k) output to "
-                "visualize"
-            )
+        self.layers = LayerChoice(adapter)
+        self.layer_select.options = self.layers.options
+        self.layers.require("there is nothing to visualize")
         height = adapter.input_shape[1]
         self.size = int(height) if height else 64
 
     def _choose(self, layer: str | None, channels: Iterable[int] | None) -> None:
         """The initial layer (a bad name falls back to the default, said in the status)."""
-        names = list(self._counts)
-        if layer is not None and layer not in self._counts:
-            self.status.show(
-                f"layer {layer!r} has no 4-D output in this model; showing {names[-1]!r} "
-                f"(choices: {', '.join(names)})",
-                STATUS_ERROR,
-            )
-            layer = None
-        self.layer = layer if layer is not None else names[-1]
-        count = self._counts[self.layer]
+        self.layer, notice = self.layers.pick(layer)
+        if notice:
+            self.status.show(notice, STATUS_ERROR)
+        count = self.layers.channel_count(self.layer)
         default = range(min(DEFAULT_CHANNELS, count))
         self.channels = list(channels) if channels is not None else list(default)
 
     def _link_controls(self) -> None:
-        if self._counts:
+        if self.layers:
             traitlets.link((self, "layer"), (self.layer_select, "value"))
         for name, control in (("steps", self.steps_input), ("learning_rate", self.lr_input),
                               ("size", self.size_input), ("parametrization", self.param_select),
@@ -182,12 +176,7 @@ class FilterVisualizer(View):
     # -- validation ------------------------------------------------------------------------
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in self._counts:
-            raise traitlets.TraitError(
-                f"layer {proposal['value']!r} has no 4-D output in this model "
-                f"(choices: {', '.join(self._counts) or 'none'})"
-            )
-        return proposal["value"]
+        return self.layers.check(proposal["value"])
 
     @traitlets.validate("channels")
     def _valid_channels(self, proposal: dict[str, Any]) -> list[int]:
@@ -196,21 +185,8 @@ class FilterVisualizer(View):
             raise traitlets.TraitError(f"channels must be non-negative indices, got {value}")
         return value
 
-    @traitlets.validate("parametrization")
-    def _valid_parametrization(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in ("fourier", "pixel"):
-            raise traitlets.TraitError(
-                f"parametrization must be 'fourier' or 'pixel', got {proposal['value']!r}"
-            )
-        return proposal["value"]
-
-    @traitlets.validate(*BOUNDS)
-    def _valid_number(self, proposal: dict[str, Any]) -> Any:
-        name, value = proposal["trait"].name, proposal["value"]
-        low, high = BOUNDS[name]
-        if not low <= value <= high:
-            raise traitlets.TraitError(f"{name} must be within {low}..{high}, got {value}")
-        return value
+    _valid_parametrization = one_of("parametrization", PARAMETRIZATIONS)
+    _valid_number = within(BOUNDS)
 
     # -- parameters ------------------------------------------------------------------------
     @captured("Reading the channels")
@@ -232,7 +208,7 @@ class FilterVisualizer(View):
     @traitlets.observe("layer")
     def _on_layer_change(self, change: dict[str, Any]) -> None:
         """Keep the channels that the new layer has; where none is left, its first ones."""
-        count = self._counts[change["new"]]
+        count = self.layers.channel_count(change["new"])
         if all(c < count for c in self.channels):
             return
         kept = [c for c in self.channels if c < count]
@@ -278,7 +254,7 @@ class FilterVisualizer(View):
         params = self.parameters()
         self.worker.start(lambda run_id, stop: self._work(run_id, stop, params))
         self.status.show("starting the optimizer…", STATUS_BUSY)
-        self.stop_button.disabled = False
+        self.buttons.running(True)
 
     def stop(self) -> None:
         """Ask the running optimization to halt after its current step."""
@@ -304,7 +280,7 @@ class FilterVisualizer(View):
                 self.status.show(f"Feature visualization failed: {error}", STATUS_ERROR)
         finally:
             if self.worker.is_current(run_id):
-                self.stop_button.disabled = True
+                self.buttons.running(False)
 
     def _make_optimizer(self, params: dict[str, Any]) -> FilterOptimizer:
         return FilterOptimizer(
