@@ -160,6 +160,18 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         """The method's controls in display order: the parameter controls by default."""
         return list(self.parameter_widgets.values())
 
+    def method_selector(
+        self, css: str, width: str, description: str = "method"
+    ) -> widgets.Dropdown:
+        """A dropdown of the method table's labels, linked to the panel's method trait."""
+        dropdown = widgets.Dropdown(
+            options=[(label, key) for key, label in self.methods.choices().items()],
+            description=description,
+            layout=widgets.Layout(width=width),
+        ).add_class(css)
+        traitlets.link((dropdown, "value"), (self, self.method_trait))
+        return dropdown
+
     @property
     def images(self) -> np.ndarray:
         """The images of the selection."""

@@ -9,6 +9,7 @@ and a trait; :func:`panel_layout` places the parts. An
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -55,6 +56,25 @@ class PresentationTraits(traitlets.HasTraits):
                 f"normalization must be one of {NORMALIZATIONS}, got {proposal['value']!r}"
             )
         return proposal["value"]
+
+
+def slider_control(
+    kind: type[widgets.ValueWidget],
+    value: float,
+    low: float,
+    high: float,
+    description: str,
+    css: str,
+    **extra: Any,
+) -> Callable[[], widgets.ValueWidget]:
+    """A factory of a slider (``kind``) for a panel's ``parameter_controls``.
+
+    The slider sends its value on release (``continuous_update=False``): a parameter
+    recomputes a map, which must not happen at every pixel of a drag.
+    """
+    return lambda: kind(
+        value, min=low, max=high, description=description, continuous_update=False, **extra
+    ).add_class(css)
 
 
 def caption(text: str) -> widgets.HTML:

@@ -31,6 +31,8 @@ from ..render import to_map
 from .attribution import AttributionPanel
 from .common import layer_label
 from .panel_maps import PanelMethod, RawMap, method_check
+from .panel_view import slider_control
+from .validators import at_least
 
 
 def _cam(function: Any) -> Any:
@@ -207,21 +209,13 @@ class LRPPanel(AttributionPanel):
         return lrp_methods()
 
     def method_controls(self) -> list[widgets.Widget]:
-        self.rule_dropdown = widgets.Dropdown(
-            options=[(label, key) for key, label in self.methods.choices().items()],
-            description="rule",
-            layout=widgets.Layout(width="260px"),
-        ).add_class("iw-lrp-rule")
-        traitlets.link((self.rule_dropdown, "value"), (self, "rule"))
+        self.rule_dropdown = self.method_selector("iw-lrp-rule", "260px", "rule")
         self.conservation = widgets.HTML().add_class("iw-conservation")
         traitlets.dlink((self.main, "note_text"), (self.conservation, "value"))
         return [self.rule_dropdown, *self.parameter_widgets.values(), self.conservation]
 
-    @traitlets.validate("epsilon", "gamma")
-    def _valid_non_negative(self, proposal: dict[str, Any]) -> float:
-        if not proposal["value"] >= 0:
-            raise traitlets.TraitError(f"{proposal['trait'].name} must be >= 0")
-        return proposal["value"]
+    _valid_epsilon = at_least("epsilon", 0)
+    _valid_gamma = at_least("gamma", 0)
 
     @traitlets.validate("alpha")
     def _valid_alpha(self, proposal: dict[str, Any]) -> float:
@@ -283,15 +277,11 @@ class GradientPanel(AttributionPanel):
     """
 
     parameter_controls: ClassVar[dict[str, Any]] = {
-        "samples": lambda: widgets.IntSlider(
-            16, min=1, max=128, description="samples", continuous_update=False
-        ).add_class("iw-gradient-samples"),
-        "noise": lambda: widgets.FloatSlider(
-            0.15, min=0.0, max=0.5, step=0.01, description="noise", continuous_update=False
-        ).add_class("iw-gradient-noise"),
-        "steps": lambda: widgets.IntSlider(
-            32, min=1, max=256, description="steps", continuous_update=False
-        ).add_class("iw-gradient-steps"),
+        "samples": slider_control(widgets.IntSlider, 16, 1, 128, "samples", "iw-gradient-samples"),
+        "noise": slider_control(
+            widgets.FloatSlider, 0.15, 0.0, 0.5, "noise", "iw-gradient-noise", step=0.01
+        ),
+        "steps": slider_control(widgets.IntSlider, 32, 1, 256, "steps", "iw-gradient-steps"),
     }
 
     method = traitlets.Unicode("saliency")
@@ -307,10 +297,5 @@ class GradientPanel(AttributionPanel):
         return GRADIENT_METHODS
 
     def method_controls(self) -> list[widgets.Widget]:
-        self.method_dropdown = widgets.Dropdown(
-            options=[(entry.label, key) for key, entry in GRADIENT_METHODS.items()],
-            description="method",
-            layout=widgets.Layout(width="260px"),
-        ).add_class("iw-gradient-method")
-        traitlets.link((self.method_dropdown, "value"), (self, "method"))
+        self.method_dropdown = self.method_selector("iw-gradient-method", "260px")
         return [self.method_dropdown, *self.parameter_widgets.values()]

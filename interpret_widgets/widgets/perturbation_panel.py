@@ -1,134 +1,44 @@
 """The perturbation panel: KernelSHAP, LIME, occlusion and DeepSHAP of one image for a class.
 
-An :class:`~.attribution.AttributionPanel` given a method table like the others, with what
-sampling methods need besides: a live progress bar and a Stop button while the perturbed
-copies are scored (always in a worker thread: a run on a big model takes seconds to
-minutes), the superpixel boundaries over the image and the top segments with their values.
-Maps are cached by (method, parameters, class): a class clicked again, or parameters set
-back, show at once.
+An :class:`~.attribution.AttributionPanel` given a method table like the others
+(:data:`~.perturbation_methods.PERTURBATION_METHODS`), with what sampling methods need
+besides: a live progress bar and a Stop button while the perturbed copies are scored (the
+shared :class:`~.components.run_controls.RunControls`; always in a worker thread: a run on
+a big model takes seconds to minutes), and the superpixels over the image with the top
+segments (:class:`~.components.segment_view.SegmentView`). Maps are cached by (method,
+parameters, class): a class clicked again, or parameters set back, show at once.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from ..methods import Stopped, deep_shap, kernel_shap, lime, occlusion, superpixels
-from ..render import BASELINES, perturbation_baseline, segment_boundaries, to_map, top_segments
+from ..methods import Stopped
+from ..render import BASELINES, perturbation_baseline, segment_boundaries
 from .attribution import AttributionPanel
-from .common import STATUS_ERROR, hold_sync_all, image_widget, set_png
+from .common import STATUS_ERROR
+from .components.run_controls import RunControls
+from .components.segment_view import SegmentView, top_segments_html
+from .components.step_progress import StepProgress
 from .panel_maps import MapCache, MapKey, PanelMethod, RawMap, method_check
-from .panel_view import caption
+from .panel_view import slider_control
+from .perturbation_methods import PERTURBATION_METHODS, ParameterCache
+from .validators import at_least, one_of
+
+__all__ = ["PERTURBATION_METHODS", "PerturbationPanel", "top_segments_html"]
 
 #: Perturbed copies per compiled call (each progress step is one batch).
 BATCH_SIZE = 64
 
 
-class SegmentMap(NamedTuple):
-    """A raw map with the superpixels it was computed on (``None`` for pixel methods)."""
-
-    values: np.ndarray
-    note: str = ""
-    segments: np.ndarray | None = None
-
-
-def _segment_method(function: Any) -> Any:
-    """KernelSHAP or LIME on SLIC superpixels of the image."""
-
-    def compute(
-        model: Any,
-        x: np.ndarray,
-        target: int,
-        n_segments: int,
-        compactness: float,
-        samples: int,
-        baseline: str,
-        **run: Any,
-    ) -> SegmentMap:
-        segments = superpixels(x, n_segments, compactness)
-        base = perturbation_baseline(x, baseline)
-        values = function(
-            model, x, target, segments=segments, samples=samples, baseline=base, **run
-        )
-        values = values[0]
-        count = len(np.unique(segments[0]))
-        return SegmentMap(values, f"{count} segments · {samples} samples", segments[0])
-
-    return compute
-
-
-def _occlusion(
-    model: Any, x: np.ndarray, target: int, window: int, stride: int, baseline: str, **run: Any
-) -> SegmentMap:
-    base = perturbation_baseline(x, baseline)
-    values = occlusion(model, x, target, window=window, stride=stride, baseline=base, **run)[0]
-    return SegmentMap(values, f"window {window}, stride {stride}")
-
-
-def _deep_shap(
-    model: Any, x: np.ndarray, target: int, background: np.ndarray, **run: Any
-) -> SegmentMap:
-    values = deep_shap(model, x, background, target, **run)[0]
-    return SegmentMap(to_map(values), f"{len(background)} background images")
-
-
-#: The perturbation family: key -> (label, compute, parameters).
-PERTURBATION_METHODS = {
-    "kernel_shap": PanelMethod(
-        "KernelSHAP",
-        _segment_method(kernel_shap),
-        ("n_segments", "compactness", "samples", "baseline"),
-    ),
-    "lime": PanelMethod(
-        "LIME", _segment_method(lime), ("n_segments", "compactness", "samples", "baseline")
-    ),
-    "occlusion": PanelMethod("Occlusion", _occlusion, ("window", "stride", "baseline")),
-    "deep_shap": PanelMethod("DeepSHAP", _deep_shap, ("background",)),
-}
-
-
-class ParameterCache(MapCache):
-    """Raw maps by (method, parameters, class): parameters set back find their maps."""
-
-    def __init__(self, parameters_of: Any) -> None:
-        super().__init__()
-        self.parameters_of = parameters_of
-
-    def key(self, key: MapKey) -> tuple:
-        method, target = key
-        return (method, target, tuple(sorted(self.parameters_of(method).items())))
-
-    def __contains__(self, key: MapKey) -> bool:
-        return self.key(key) in self.maps
-
-    def __getitem__(self, key: MapKey) -> RawMap:
-        return self.maps[self.key(key)]
-
-    def missing(self, keys: Any) -> list[MapKey]:
-        return [key for key in keys if self.key(key) not in self.maps]
-
-    def store(self, maps: dict, shown: list[MapKey]) -> None:
-        super().store({self.key(k): v for k, v in maps.items()}, [self.key(k) for k in shown])
-
-
-def _positive(name: str, minimum: float = 1) -> Any:
-    def check(self: Any, proposal: dict[str, Any]) -> Any:
-        if not proposal["value"] >= minimum:
-            raise traitlets.TraitError(f"{name} must be >= {minimum}, got {proposal['value']}")
-        return proposal["value"]
-
-    return traitlets.validate(name)(check)
-
-
 def _slider(kind: Any, value: float, low: float, high: float, name: str, **extra: Any) -> Any:
-    return lambda: kind(
-        value, min=low, max=high, description=name, continuous_update=False, **extra
-    ).add_class(f"iw-perturbation-{name.replace(' ', '-')}")
+    css = f"iw-perturbation-{name.replace(' ', '-')}"
+    return slider_control(kind, value, low, high, name, css, **extra)
 
 
 class PerturbationPanel(AttributionPanel):
@@ -180,16 +90,16 @@ class PerturbationPanel(AttributionPanel):
     opacity = traitlets.Float(0.6)
 
     _valid_method = method_check("method")
-    _valid_segments = _positive("n_segments")
-    _valid_samples = _positive("samples")
-    _valid_window = _positive("window")
-    _valid_stride = _positive("stride")
-    _valid_background = _positive("background")
-    _valid_batch_size = _positive("batch_size")
-    _valid_top_k_segments = _positive("top_k_segments", 0)
+    _valid_segments = at_least("n_segments")
+    _valid_samples = at_least("samples")
+    _valid_window = at_least("window")
+    _valid_stride = at_least("stride")
+    _valid_background = at_least("background")
+    _valid_batch_size = at_least("batch_size")
+    _valid_top_k_segments = at_least("top_k_segments", 0)
+    _valid_baseline = one_of("baseline", BASELINES)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._stop = threading.Event()
         self.evaluated = 0  # perturbed copies scored by the last run
         super().__init__(*args, **kwargs)
 
@@ -202,43 +112,23 @@ class PerturbationPanel(AttributionPanel):
             raise traitlets.TraitError(f"compactness must be > 0, got {proposal['value']}")
         return proposal["value"]
 
-    @traitlets.validate("baseline")
-    def _valid_baseline(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in BASELINES:
-            raise traitlets.TraitError(
-                f"baseline must be one of {BASELINES}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
-
     def method_table(self) -> dict[str, PanelMethod]:
         return PERTURBATION_METHODS
 
     def method_controls(self) -> list[widgets.Widget]:
-        self.method_dropdown = widgets.Dropdown(
-            options=[(entry.label, key) for key, entry in PERTURBATION_METHODS.items()],
-            description="method",
-            layout=widgets.Layout(width="240px"),
-        ).add_class("iw-perturbation-method")
-        traitlets.link((self.method_dropdown, "value"), (self, "method"))
-        self.progress_bar = widgets.IntProgress(
-            0, min=0, max=1, description="samples", bar_style="info"
-        ).add_class("iw-perturbation-progress")
-        self.stop_button = widgets.Button(
-            description="Stop",
-            button_style="warning",
-            icon="stop",
-            layout=widgets.Layout(width="90px"),
-        ).add_class("iw-perturbation-stop")
-        self.stop_button.on_click(lambda _: self.stop())
-        self.progress_box = widgets.HBox(
-            [self.progress_bar, self.stop_button], layout=widgets.Layout(display="none")
-        )
-        self.boundaries = image_widget(160).add_class("iw-perturbation-segments")
-        self.top_list = widgets.HTML().add_class("iw-perturbation-top")
-        self.segments_box = widgets.VBox(
-            [caption("superpixels"), self.boundaries, self.top_list],
-            layout=widgets.Layout(display="none"),
-        )
+        self.method_dropdown = self.method_selector("iw-perturbation-method", "240px")
+        bar = StepProgress(
+            css="iw-perturbation-progress", labelled=False, description="samples",
+            bar_style="info",
+        )  # fmt: skip
+        self.progress_box = RunControls(
+            ("Stop", "iw-perturbation-stop"), progress=bar, hide_idle=True,
+            stop_style="warning", stop_icon="stop", stop_layout={"width": "90px"},
+        )  # fmt: skip
+        self.progress_box.on_stop(self.stop)
+        self.progress_bar, self.stop_button = bar.bar, self.progress_box.stop_button
+        self.segments_box = SegmentView()
+        self.boundaries, self.top_list = self.segments_box.boundaries, self.segments_box.top_list
         return [
             self.method_dropdown,
             *self.parameter_widgets.values(),
@@ -249,21 +139,19 @@ class PerturbationPanel(AttributionPanel):
     # -- running, progress and stopping --------------------------------------------------------
     def stop(self) -> None:
         """Stop the running computation when its current batch ends (the Stop button)."""
-        self._stop.set()
+        self.progress_box.request_stop()
 
     def progress(self, done: int, total: int) -> bool:
         """The methods' progress callback: moves the bar; ``False`` once Stop was pressed."""
         self.evaluated = int(done)
-        with hold_sync_all(self.progress_bar):
-            self.progress_bar.max = max(int(total), 1)
-            self.progress_bar.value = min(int(done), self.progress_bar.max)
-        return not self._stop.is_set()
+        self.progress_box.show(done, total)
+        return not self.progress_box.stop_requested
 
     def inputs_changed(self) -> None:
         # A run for inputs that changed is of no use: stop it at its next batch.
         super().inputs_changed()
         if self.busy:
-            self._stop.set()
+            self.stop()
 
     def _on_parameter_change(self, change: dict[str, Any]) -> None:
         # Maps stay cached under their parameters; only the shown ones are recomputed.
@@ -273,7 +161,7 @@ class PerturbationPanel(AttributionPanel):
 
     @traitlets.observe("busy")
     def _on_busy_change(self, change: dict[str, Any]) -> None:
-        self.progress_box.layout.display = None if change["new"] else "none"
+        self.progress_box.running(change["new"])
 
     @traitlets.observe("top_k_segments")
     def _on_top_k_segments_change(self, change: dict[str, Any]) -> None:
@@ -318,9 +206,8 @@ class PerturbationPanel(AttributionPanel):
 
     def _run(self, missing: list[MapKey]) -> None:
         """Compute ``missing`` in a worker thread, the progress bar and Stop shown."""
-        self._stop.clear()
+        self.progress_box.arm()
         self.evaluated = 0
-        self.progress_bar.value = 0
         self._timing = ""
         name = self.selection.class_name(missing[0][1])
         started = time.perf_counter()
@@ -350,24 +237,14 @@ class PerturbationPanel(AttributionPanel):
 
     def _clear(self) -> None:
         super()._clear()
-        with hold_sync_all(self.boundaries, self.top_list):
-            self.boundaries.value = b""
-            self.top_list.value = ""
+        self.segments_box.clear()
 
     def _render(self) -> None:
         super()._render()
         raw = self.cache[(self.current_method, self.target)]
         segments = getattr(raw, "segments", None)
-        self.segments_box.layout.display = "none" if segments is None else None
-        if segments is None:
-            return
         image = self.selection.current_image()
-        with hold_sync_all(self.boundaries, self.top_list):
-            set_png(self.boundaries, segment_boundaries(image, segments))
-            self.top_list.value = top_segments_html(
-                top_segments(raw.values, segments, self.top_k_segments)
-            )
-
+        self.segments_box.show(image, raw.values, segments, self.top_k_segments)
 
     def figure_image(self) -> tuple[np.ndarray, str]:
         """The image with the superpixels of the panel's map, for :meth:`figure`."""
@@ -377,16 +254,3 @@ class PerturbationPanel(AttributionPanel):
             return image, title
         count = len(np.unique(segments))
         return segment_boundaries(image, segments), f"{title}, {count} superpixels"
-
-
-def top_segments_html(rows: list[tuple[int, float, int]]) -> str:
-    """A small table of the top segments: label, signed value (red for, blue against)."""
-    lines = [
-        f"<tr><td>#{label}</td><td style='color:{'#c00' if value >= 0 else '#00c'}'>"
-        f"{value:+.4g}</td><td>{count} px</td></tr>"
-        for label, value, count in rows
-    ]
-    return (
-        "<small><b>top segments</b> (red: for the class, blue: against)</small>"
-        f"<table class='iw-top-table'>{''.join(lines)}</table>"
-    )
