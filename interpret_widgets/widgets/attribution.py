@@ -23,21 +23,21 @@ from typing import Any, ClassVar
 import ipywidgets as widgets
 import numpy as np
 import traitlets
-from matplotlib.figure import Figure
 
-from ..model import get_adapter
-from ..render import normalize
-from ..render.figures import attribution_figure
-from .check_map import CheckMap, ShownMap
+from .check_map import CheckMap
 from .class_bars import ClassBars
 from .common import STATUS_BUSY, STATUS_OK, hold_sync_all
-from .panel_maps import ComparisonTraits, MapCache, MethodTable, PanelMethod, RawMap
-from .panel_view import MapRow, PanelControls, PresentationTraits, bind, heatmap_image, panel_layout
+from .panel_compare import PanelComparison
+from .panel_maps import MapCache, MethodTable, PanelMethod, RawMap
+from .panel_output import PanelOutputs
+from .panel_view import MapRow, PanelControls, PresentationTraits, bind, panel_layout
 from .selection import Selection, SelectionTraits
 from .view import View
 
 
-class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, View):
+class AttributionPanel(
+    PanelOutputs, PanelComparison, SelectionTraits, PresentationTraits, View
+):
     """Base of the panels that explain one image for one class.
 
     Parameters
@@ -93,29 +93,9 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         self.selection: Selection | None = None
         self.cache = self.make_cache()
         self.methods = MethodTable(self.method_table(), self.family)
-        self.controls = PanelControls(self, self.methods.choices())
-        self.controls.offer_compare_methods(self.current_method)
-        bind(self.controls.compare_method_dropdown, self, "compare_method")
-        self.main, self.second = MapRow(size), MapRow(size, "-compare")
-        self.parameter_widgets = {n: make() for n, make in self.parameter_controls.items()}
-        for name, control in self.parameter_widgets.items():
-            bind(control, self, name)
-        if self.parameter_widgets:  # (an empty list would observe every trait)
-            self.observe(self._on_parameter_change, list(self.parameter_widgets))
-        self.observe(self._on_method_change, self.method_trait)
         with self.capture(f"Setting up {type(self).__name__}"):
             selection = selection or Selection(model, images, class_names, owner=self.owner)
-        self.class_bars = ClassBars(selection.class_names if selection else [], top_k=top_k)
-        self.children, self.compare_row = panel_layout(
-            self.class_bars.figure,
-            self.controls,
-            self.main,
-            self.second,
-            self.method_controls(),
-            self.status,
-        )
-        self.check = CheckMap(self)
-        self.children = (*self.children[:-1], self.check.section, self.children[-1])
+        self._build(selection.class_names if selection else [], top_k, size)
         if selection is not None:
             self._attach(selection, image_selector)
         with self.hold_updates():
@@ -128,6 +108,30 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
                 self.ready = True
                 self._pick_compare_target()
         self._show_compare_controls()
+
+    def _build(self, class_names: list[str], top_k: int, size: int) -> None:
+        """The controls, map rows, parameter controls, class chart and check section."""
+        self.controls = PanelControls(self, self.methods.choices())
+        self.controls.offer_compare_methods(self.current_method)
+        bind(self.controls.compare_method_dropdown, self, "compare_method")
+        self.main, self.second = MapRow(size), MapRow(size, "-compare")
+        self.parameter_widgets = {n: make() for n, make in self.parameter_controls.items()}
+        for name, control in self.parameter_widgets.items():
+            bind(control, self, name)
+        if self.parameter_widgets:  # (an empty list would observe every trait)
+            self.observe(self._on_parameter_change, list(self.parameter_widgets))
+        self.observe(self._on_method_change, self.method_trait)
+        self.class_bars = ClassBars(class_names, top_k=top_k)
+        children, self.compare_row = panel_layout(
+            self.class_bars.figure,
+            self.controls,
+            self.main,
+            self.second,
+            self.method_controls(),
+            self.status,
+        )
+        self.check = CheckMap(self)
+        self.children = (*children[:-1], self.check.section, children[-1])
 
     @property
     def owner(self) -> str:
@@ -216,37 +220,6 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
     def _on_cmap_change(self, change: dict[str, Any]) -> None:
         self.request_update()
 
-    @traitlets.observe("compare", "compare_mode")
-    def _on_compare_change(self, change: dict[str, Any]) -> None:
-        self._show_compare_controls()
-        if not self.compare and change["name"] == "compare_mode":
-            return  # nothing shown changes
-        with self.hold_updates():
-            self._pick_compare_target()
-            self.request_update()
-
-    @traitlets.observe("compare_method")
-    def _on_compare_method_change(self, change: dict[str, Any]) -> None:
-        self._show_compare_controls()
-        if self.compare and self.compare_mode == "method":
-            self.request_update()
-
-    def _on_method_change(self, change: dict[str, Any]) -> None:
-        """The panel's own method changed: keep the compared one another one, redraw.
-
-        Maps are cached per method; a comparison with the method just chosen swaps to the
-        one it replaced.
-        """
-        with self.hold_updates():
-            wanted = self.compare_method
-            if wanted == change["new"] and change["old"] in self.methods:
-                wanted = change["old"]
-            self.controls.offer_compare_methods(change["new"])
-            self.compare_method = wanted
-            self.controls.compare_method_dropdown.value = wanted
-            self._show_compare_controls()
-            self.request_update()
-
     def _on_parameter_change(self, change: dict[str, Any]) -> None:
         """A parameter changed: forget the maps that used it, recompute if one is shown."""
         name = change["name"]
@@ -258,29 +231,7 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         self.inputs_changed()
         self.cache.forget(uses)
 
-    def _pick_compare_target(self) -> None:
-        # The runner-up once the target is known.
-        if self.compare and self.ready and self.target >= 0 and self.compare_target < 0:
-            self.compare_target = self.selection.runner_up(self.target)
-
-    def _show_compare_controls(self) -> None:
-        by_class = self.compare_mode == "class"
-        self.compare_row.layout.display = None if self.compare else "none"
-        self.controls.show_compare(self.compare, by_class)
-        used = {name for method, _ in self.views() for name in self.methods[method].parameters}
-        for name, control in self.parameter_widgets.items():
-            control.layout.display = None if name in used else "none"
-
     # -- what is shown ----------------------------------------------------------------------
-    def views(self) -> list[tuple[str, int]]:
-        """The (method, class) of each map shown: the panel's own, then the comparison."""
-        views = [(self.current_method, self.target)]
-        if self.compare and self.compare_mode == "method":
-            views.append((self.compare_method, self.target))
-        elif self.compare and self.compare_target >= 0:
-            views.append((self.current_method, self.compare_target))
-        return views
-
     def parameters(self, method: str | None = None) -> dict[str, Any]:
         """The parameter values that ``method`` (default: the panel's) takes."""
         entry = self.methods[method or self.current_method]
@@ -290,43 +241,6 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         """The method (default: the panel's own) and its parameters in a few words."""
         method = method or self.current_method
         return self.methods.describe(method, self.parameters(method))
-
-    def shown_map(self) -> ShownMap:
-        """The panel's own map as shown: method, class, raw 2-D map and the image batch.
-
-        Read by the "Check this map" section; the map comes from the cache (computed now
-        if it is not there).
-        """
-        self.wait()
-        method, target = self.current_method, self.target
-        key = (method, target)
-        raw = self.cache[key] if key in self.cache else self.compute(target, method)
-        return ShownMap(
-            method, self.describe(method), target, np.asarray(raw.values, np.float32),
-            self.selection.current_batch(),
-        )
-
-    def map_function(self, method: str | None = None) -> Callable[..., np.ndarray]:
-        """The panel's method (default: its own) with its current parameters, as a function
-        ``(model, x, target) -> (N, h, w)`` maps of any model of the same layers.
-
-        ``target`` is an int or one class per image. For the randomization test, which
-        runs it on re-initialized copies of the model.
-        """
-        entry = self.methods[method or self.current_method]
-        values = self.parameters(method)
-
-        def function(model: Any, x: np.ndarray, target: Any = None) -> np.ndarray:
-            if target is None:
-                target = np.argmax(get_adapter(model).probabilities(x), axis=1)
-            targets = np.broadcast_to(np.asarray(target, dtype=np.int64), (len(x),))
-            maps = [
-                entry.compute(model, x[i : i + 1], int(t), **values).values
-                for i, t in enumerate(targets)
-            ]
-            return np.stack(maps).astype(np.float32)
-
-        return function
 
     def compute(self, target: int, method: str | None = None) -> RawMap:
         """The raw map of the selected image for class ``target`` with ``method``."""
@@ -395,40 +309,3 @@ class AttributionPanel(SelectionTraits, PresentationTraits, ComparisonTraits, Vi
         comparing = self.compare and self.compare_mode == "method"
         heading = self.describe(method) if comparing else self.family or self.method_label
         return f"{heading} for class <b>{names[target]}</b> (p = {probability:.3f}; {tag})"
-
-    # -- static output -----------------------------------------------------------------------
-    def figure(self) -> Figure:
-        """A matplotlib Figure of what the panel shows: image, overlay, raw map, per map.
-
-        Raises
-        ------
-        RuntimeError
-            If the panel could not compute its maps (the status line says why).
-        """
-        if not self.ready:
-            raise RuntimeError(f"{type(self).__name__} is not usable: {self.status.message}")
-        self.wait()
-        missing = self.cache.missing(self.views())
-        try:
-            self.cache.store(self._compute_maps(missing, quiet=True), self.views())
-        except Exception as error:
-            raise RuntimeError(f"{self.describe()} failed: {error}") from error
-        comparing = self.compare and self.compare_mode == "method"
-        image, rows = self.selection.current_image(), []
-        probabilities = self.selection.probabilities()
-        for method, target in self.views():
-            raw = self.cache[(method, target)].values
-            title = f"{self.class_names[target]} (p = {probabilities[target]:.2f})"
-            title = f"{self.describe(method)}\n{title}" if comparing else title
-            normalized = normalize(raw, self.normalization)
-            rows.append((title, heatmap_image(image, raw, self), normalized))
-        heading = self.describe()
-        if comparing:
-            heading += f" vs {self.describe(self.compare_method)}"
-        heading = f"{heading} — class '{self.class_names[self.target]}'"
-        shown, image_title = self.figure_image()
-        return attribution_figure(shown, rows, self.cmap, image_title, heading)
-
-    def figure_image(self) -> tuple[np.ndarray, str]:
-        """The first picture of each row of :meth:`figure` and its title: the image."""
-        return self.selection.current_image(), f"image {self.image_index}"

@@ -52,41 +52,6 @@ def method_check(name: str) -> Any:
     return traitlets.validate(name)(check)
 
 
-#: What the second map compares with: another class, or another method for the same class.
-COMPARE_MODES = ("class", "method")
-
-
-class ComparisonTraits(traitlets.HasTraits):
-    """What a panel's second map shows: ``compare`` on/off, by class or by method.
-
-    ``compare_target`` is the compared class (``compare_mode = "class"``),
-    ``compare_method`` a key of the panel's method table (``compare_mode = "method"``).
-    """
-
-    compare = traitlets.Bool(False)
-    compare_mode = traitlets.Unicode("class")
-    compare_target = traitlets.Int(-1)
-    compare_method = traitlets.Unicode()
-    methods: Any
-
-    _valid_compare_method = method_check("compare_method")
-
-    @traitlets.validate("compare_mode")
-    def _valid_compare_mode(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in COMPARE_MODES:
-            raise traitlets.TraitError(
-                f"compare_mode must be one of {COMPARE_MODES}, got {proposal['value']!r}"
-            )
-        if proposal["value"] == "method" and len(self.methods) < 2:
-            raise traitlets.TraitError(f"{type(self).__name__} has no other method to compare")
-        return proposal["value"]
-
-    @traitlets.default("compare_method")
-    def _default_compare_method(self) -> str:
-        others = [key for key in self.method_table() if key != self.current_method]
-        return others[0] if others else ""
-
-
 class MapCache:
     """Raw maps by (method, class) for the selected image, at most :data:`CACHE_SIZE`."""
 

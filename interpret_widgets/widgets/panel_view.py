@@ -19,6 +19,7 @@ from matplotlib import colormaps
 
 from ..render import NORMALIZATIONS, colorize, normalize, overlay, upscale, upscale_factor
 from .common import hold_sync_all, image_widget, set_png
+from .validators import one_of
 
 #: Colormaps offered in the dropdowns (any matplotlib name is accepted through the traits).
 CMAPS = ("jet", "turbo", "viridis", "inferno", "magma", "hot", "bwr", "seismic", "RdBu_r", "gray")
@@ -49,13 +50,7 @@ class PresentationTraits(traitlets.HasTraits):
             raise traitlets.TraitError(f"opacity must be within [0, 1], got {proposal['value']}")
         return proposal["value"]
 
-    @traitlets.validate("normalization")
-    def _valid_normalization(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in NORMALIZATIONS:
-            raise traitlets.TraitError(
-                f"normalization must be one of {NORMALIZATIONS}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
+    _valid_normalization = one_of("normalization", NORMALIZATIONS)
 
 
 def slider_control(

@@ -18,12 +18,16 @@ def one_of(name: str, choices: Collection[str] | Callable[[], Collection[str]]) 
 
     def check(self: Any, proposal: dict[str, Any]) -> Any:
         allowed = choices() if callable(choices) else choices
-        value = proposal["value"]
-        if value not in allowed:
-            raise traitlets.TraitError(f"{name} must be one of {listing(allowed)}, got {value!r}")
-        return value
+        return check_one_of(name, proposal["value"], allowed)
 
     return traitlets.validate(name)(check)
+
+
+def check_one_of(name: str, value: Any, choices: Collection[Any]) -> Any:
+    """``value`` if it is one of ``choices``; else a ``TraitError`` naming ``name``."""
+    if value not in choices:
+        raise traitlets.TraitError(f"{name} must be one of {listing(choices)}, got {value!r}")
+    return value
 
 
 def listing(choices: Collection[Any]) -> str:
