@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple
 
-import bqplot
 import ipywidgets as widgets
 import numpy as np
 import traitlets
@@ -33,14 +32,14 @@ import traitlets
 from ..methods import curve_auc, pointing_game, relevance_mass
 from ..methods.faithfulness import curve_progress
 from ..methods.randomization import randomization_progress
-from ..render import colorize, normalize, upscale, upscale_factor
-from .common import STATUS_ERROR, STATUS_OK, image_widget, set_png
+from .common import STATUS_ERROR, STATUS_OK
+from .components.check_charts import CurveChart, RandomizationStrip, SimilarityChart
+from .components.run_controls import RunControls
+from .components.step_progress import StepProgress
 from .view import View
 
 #: Points of a curve after the unchanged image (the methods' default).
 CURVE_STEPS = 32
-#: Display width of a thumbnail of the randomization strip, pixels.
-THUMBNAIL_SIZE = 72
 
 
 class ShownMap(NamedTuple):
@@ -62,43 +61,6 @@ def _button(description: str, css: str, tooltip: str = "") -> widgets.Button:
     return widgets.Button(
         description=description, tooltip=tooltip, layout=widgets.Layout(width="auto")
     ).add_class(css)
-
-
-def _curve_figure() -> tuple[bqplot.Figure, dict[str, bqplot.Lines]]:
-    """The curves' figure: the map's deletion/insertion lines and the random map's."""
-    x, y = bqplot.LinearScale(min=0.0, max=1.0), bqplot.LinearScale(min=0.0, max=1.0)
-    scales = {"x": x, "y": y}
-    lines = {}
-    for kind, colour in (("deletion", "#d62728"), ("insertion", "#1f77b4")):
-        lines[kind] = bqplot.Lines(x=[], y=[], scales=scales, colors=[colour], labels=[kind])
-        lines[f"random {kind}"] = bqplot.Lines(
-            x=[], y=[], scales=scales, colors=[colour], line_style="dashed", opacities=[0.5],
-            labels=[f"random map, {kind}"],
-        )
-    axes = [
-        bqplot.Axis(scale=x, label="fraction of pixels removed / inserted"),
-        bqplot.Axis(scale=y, orientation="vertical", label="p(class)", tick_format=".1f"),
-    ]
-    figure = bqplot.Figure(
-        marks=list(lines.values()), axes=axes,
-        fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
-        layout=widgets.Layout(width="420px", height="260px"),
-    ).add_class("iw-check-curves")
-    return figure, lines
-
-
-def _similarity_figure() -> tuple[bqplot.Figure, bqplot.Lines]:
-    x, y = bqplot.LinearScale(), bqplot.LinearScale(min=-1.0, max=1.0)
-    line = bqplot.Lines(x=[], y=[], scales={"x": x, "y": y}, marker="circle", colors=["#444"])
-    axes = [
-        bqplot.Axis(scale=x, label="layers re-initialized (output side first)", tick_format="d"),
-        bqplot.Axis(scale=y, orientation="vertical", label="Spearman ρ", tick_format=".1f"),
-    ]
-    figure = bqplot.Figure(
-        marks=[line], axes=axes, fig_margin={"top": 10, "bottom": 40, "left": 50, "right": 10},
-        layout=widgets.Layout(width="560px", height="200px"),
-    ).add_class("iw-check-similarity")
-    return figure, line
 
 
 class CheckMap(View):
@@ -136,32 +98,12 @@ class CheckMap(View):
         self.aucs: dict[str, float] = {}
         self.randomization = None
         self.localization: dict[str, float] = {}
-        self._stop = threading.Event()
-        self.deletion_button = _button("deletion", "iw-check-deletion", "deletion curve")
-        self.insertion_button = _button("insertion", "iw-check-insertion", "insertion curve")
-        self.randomize_button = _button(
-            "randomize the model", "iw-check-randomize",
-            "cascading randomization of a copy of the model (Adebayo et al. 2018)",
-        )
-        self.localize_button = _button("localization", "iw-check-localize",
-                                       "pointing game and relevance mass on the image's mask")
-        self.localize_button.layout.display = "none"  # until masks are known
-        self.stop_button = _button("Stop", "iw-check-stop")
-        self.stop_button.disabled = True
-        self.progress = widgets.IntProgress(0, min=0, max=1, layout=widgets.Layout(width="160px"))
-        self.progress.add_class("iw-check-progress")
+        self.chart, self.similarity = CurveChart(), SimilarityChart()
+        self.curve_figure, self.lines = self.chart.figure, self.chart.lines
+        self.similarity_figure, self.similarity_line = self.similarity.figure, self.similarity.line
+        self.strip = RandomizationStrip()
         self.auc_label = widgets.HTML().add_class("iw-check-auc")
         self.localization_label = widgets.HTML().add_class("iw-check-localization")
-        self.curve_figure, self.lines = _curve_figure()
-        self.similarity_figure, self.similarity_line = _similarity_figure()
-        self.strip = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self.strip.add_class("iw-check-strip")
-        self.thumbnails: list[widgets.Image] = []
-        self.deletion_button.on_click(lambda _: self.run_curve("deletion"))
-        self.insertion_button.on_click(lambda _: self.run_curve("insertion"))
-        self.randomize_button.on_click(lambda _: self.randomize())
-        self.localize_button.on_click(lambda _: self.localize())
-        self.stop_button.on_click(lambda _: self.stop())
         # bqplot figures are placed only once they can be seen: drawn inside a closed
         # section they get a negative size (errors in the browser's console).
         self.randomization_box = widgets.VBox()
@@ -172,14 +114,7 @@ class CheckMap(View):
             "map</small>"
         )
         self.labels_box = widgets.VBox([legend, self.auc_label, self.localization_label])
-        buttons = [self.deletion_button, self.insertion_button, self.randomize_button,
-                   self.localize_button, self.stop_button, self.progress]
-        self.children = [
-            widgets.HBox(buttons, layout=widgets.Layout(flex_flow="row wrap")),
-            self.curve_box,
-            self.randomization_box,
-            self.status,
-        ]
+        self.children = [self._buttons(), self.curve_box, self.randomization_box, self.status]
         self.section = widgets.Accordion(children=[self], titles=("Check this map",))
         self.section.selected_index = None
         self.section.add_class("iw-check-section")
@@ -188,6 +123,43 @@ class CheckMap(View):
         names = ["image_index", "target", panel.method_trait, "layer",
                  *panel.parameter_widgets]
         panel.observe(self._on_panel_change, [n for n in names if panel.has_trait(n)])
+
+    def _buttons(self) -> RunControls:
+        """The check buttons, Stop and the progress bar, in one row."""
+        for name, description, tooltip, action in (
+            ("deletion", "deletion", "deletion curve", lambda: self.run_curve("deletion")),
+            ("insertion", "insertion", "insertion curve", lambda: self.run_curve("insertion")),
+            ("randomize", "randomize the model",
+             "cascading randomization of a copy of the model (Adebayo et al. 2018)",
+             self.randomize),
+            ("localize", "localization", "pointing game and relevance mass on the image's mask",
+             self.localize),
+        ):  # fmt: skip
+            button = widgets.Button(
+                description=description, tooltip=tooltip, layout=widgets.Layout(width="auto")
+            ).add_class(f"iw-check-{name}")
+            button.on_click(lambda _b, act=action: act())
+            setattr(self, f"{name}_button", button)
+        self.localize_button.layout.display = "none"  # until masks are known
+        self.run = RunControls(
+            ("Stop", "iw-check-stop"), stop_layout={"width": "auto"},
+            progress=StepProgress(css="iw-check-progress", labelled=False, width="160px"),
+            leading=self.check_buttons, layout=widgets.Layout(flex_flow="row wrap"),
+        )  # fmt: skip
+        self.run.on_stop(self.stop)
+        self.stop_button, self.progress = self.run.stop_button, self.run.progress.bar
+        return self.run
+
+    @property
+    def check_buttons(self) -> list[widgets.Button]:
+        """The buttons that start a check (disabled while one runs)."""
+        return [self.deletion_button, self.insertion_button, self.randomize_button,
+                self.localize_button]  # fmt: skip
+
+    @property
+    def thumbnails(self) -> list[widgets.Image]:
+        """The randomization strip's images, trained model first."""
+        return self.strip.thumbnails
 
     def update(self) -> None:
         """Nothing to redraw on its own: every check runs from a button."""
@@ -198,17 +170,16 @@ class CheckMap(View):
 
     def reset(self) -> None:
         """Stop what runs and forget the results (the panel shows another map now)."""
-        self._stop.set()
+        self.run.request_stop()
         self.inputs_changed()
         self.curves, self.aucs, self.localization = {}, {}, {}
         self.randomization = None
-        for line in self.lines.values():
-            line.x, line.y = [], []
-        self.similarity_line.x, self.similarity_line.y = [], []
-        self.strip.children, self.thumbnails = (), []
+        self.chart.clear()
+        self.similarity.clear()
+        self.strip.clear()
         self._show_localization_button()
         self.auc_label.value = self.localization_label.value = ""
-        self.progress.value = 0
+        self.run.progress.reset()
 
     def _on_open(self, change: dict[str, Any]) -> None:
         if change["new"] == 0:
@@ -220,10 +191,9 @@ class CheckMap(View):
             self.curve_box.children = [self.curve_figure, self.labels_box]
 
     def _on_busy_change(self, change: dict[str, Any]) -> None:
-        for button in (self.deletion_button, self.insertion_button, self.randomize_button,
-                       self.localize_button):
+        for button in self.check_buttons:
             button.disabled = change["new"]
-        self.stop_button.disabled = not change["new"]
+        self.run.running(change["new"])
         self._show_localization_button()
 
     def _show_localization_button(self) -> None:
@@ -234,7 +204,7 @@ class CheckMap(View):
     # -- deletion / insertion ----------------------------------------------------------------
     def stop(self) -> None:
         """Stop the running check after its current batch (what is drawn stays)."""
-        self._stop.set()
+        self.run.request_stop()
 
     def run_curve(self, kind: str) -> None:
         """Compute the ``kind`` curve ("deletion" or "insertion") of the shown map, then of a
@@ -247,26 +217,24 @@ class CheckMap(View):
         if shown is None:
             return
         self._place_curves()
-        self._stop = stop = threading.Event()
-        self.progress.value, self.progress.max = 0, 2 * (CURVE_STEPS + 1)
-        for name in (kind, f"random {kind}"):
-            self.lines[name].x, self.lines[name].y = [], []
+        stop = self.run.arm()
+        self.run.show(0, 2 * (CURVE_STEPS + 1))
+        self.chart.clear(kind, f"random {kind}")
         message = f"{kind} curve of {shown.description}…"
         self.run_in_background(message, lambda: self._curves(shown, kind, stop), self._done)
 
     def _curves(self, shown: ShownMap, kind: str, stop: threading.Event) -> str:
         model = self.panel.selection.model
         maps = {kind: shown.values, f"random {kind}": random_map(shown.values.shape, self.seed)}
-        fractions = np.arange(CURVE_STEPS + 1) / CURVE_STEPS
+        fractions, total = np.arange(CURVE_STEPS + 1) / CURVE_STEPS, 2 * (CURVE_STEPS + 1)
         for offset, (name, values) in enumerate(maps.items()):
             steps = curve_progress(
                 model, shown.batch, values[None], kind, shown.target, CURVE_STEPS
             )
             for update in steps:
-                line = self.lines[name]
-                with line.hold_sync():
-                    line.x, line.y = fractions[: update.done], update.curve[0, : update.done].copy()
-                self.progress.value = offset * (CURVE_STEPS + 1) + update.done
+                done = update.done
+                self.chart.draw(name, fractions[:done], update.curve[0, :done].copy())
+                self.run.show(offset * (CURVE_STEPS + 1) + done, total)
                 if stop.is_set():
                     return f"{kind} stopped after {update.done} of {update.total} points"
             self.curves[name] = update.curve[0].copy()
@@ -301,9 +269,9 @@ class CheckMap(View):
             function = self.panel.map_function()
         if shown is None:
             return
-        self._stop = stop = threading.Event()
-        self.strip.children, self.thumbnails = (), []
-        self.similarity_line.x, self.similarity_line.y = [], []
+        stop = self.run.arm()
+        self.strip.clear()
+        self.similarity.clear()
         self.randomization_box.children = [self.strip, self.similarity_figure]
         message = f"randomizing a copy of the model for {shown.description}…"
         work = lambda: self._randomize(shown, function, stop)  # noqa: E731
@@ -313,28 +281,17 @@ class CheckMap(View):
         model = self.panel.selection.model
         steps = randomization_progress(model, shown.batch, function, [shown.target], self.seed)
         for update in steps:
-            self.progress.max, self.progress.value = update.total, update.done
+            self.run.show(update.done, update.total)
             if update.map is None:  # the update before the first map
                 continue
-            self._add_thumbnail(update.map[0], update.layer)
+            self.strip.add(update.map[0], update.layer, self.panel)
             similarity = update.result.similarity[0, : update.done]
-            with self.similarity_line.hold_sync():
-                self.similarity_line.x = np.arange(update.done)
-                self.similarity_line.y = similarity
+            self.similarity.show(similarity)
             self.randomization = update.result
             if stop.is_set():
                 return f"randomization stopped after {update.done} of {update.total} maps"
         return (f"randomization of {shown.description}: {update.total - 1} layers, "
                 f"last similarity {similarity[-1]:.2f}")
-
-    def _add_thumbnail(self, values: np.ndarray, layer: str | None) -> None:
-        look = self.panel
-        coloured = colorize(normalize(values, look.normalization), look.cmap)
-        image = image_widget(THUMBNAIL_SIZE).add_class("iw-check-thumbnail")
-        set_png(image, upscale(coloured, upscale_factor(values.shape, THUMBNAIL_SIZE)))
-        caption = widgets.HTML(f"<small>{layer or 'trained'}</small>")
-        self.thumbnails.append(image)
-        self.strip.children = (*self.strip.children, widgets.VBox([image, caption]))
 
     # -- localization -------------------------------------------------------------------------
     def localize(self) -> None:
