@@ -237,6 +237,42 @@ def test_one_selection_is_linked_to_every_panel(model, images):
     assert lrp.selection.probabilities(3) is probabilities  # one cache, not one per panel
 
 
+def test_every_panel_shares_the_dashboards_one_selection(model, images):
+    """Every tab's panel, the explorer and the visualizer included, holds the Dashboard's
+    Selection object itself (no second selection linked to it)."""
+    dashboard = settled(Dashboard(model, images, NAMES))
+    for name in TABS:
+        dashboard.show(name)
+        settled(dashboard)
+    selections = {name: panel.selection for name, panel in dashboard.panels.items()}
+    assert all(s is dashboard.selection for s in selections.values()), selections
+
+
+def test_selection_changes_reach_the_explorer_and_the_visualizer(model, images):
+    """Image, class and layer set on the Dashboard's selection reach the explorer (its
+    thumbnail, prediction and activations) and the visualizer (its layer) by the links."""
+    dashboard = settled(Dashboard(model, images, NAMES))
+    explorer = dashboard.panels["Activations"]
+    visualizer = dashboard.show("Filters")
+    dashboard.show("Activations")
+    settled(dashboard)
+    selection = dashboard.selection
+    selection.image_index = 2
+    assert explorer.image_index == explorer.picker.index == 2
+    top = int(predicted(model, images[2:3])[0])
+    assert f"<b>{NAMES[top]}</b>" in explorer.picker.caption.value
+    selection.target = (top + 1) % len(NAMES)
+    assert explorer.selection.target == dashboard.target == (top + 1) % len(NAMES)
+    selection.layer = "relu_a"
+    assert explorer.layer == visualizer.layer == dashboard.layer == "relu_a"
+    probe = keras.Model(model.input, model.get_layer("relu_a").output)  # independent
+    expected = np.asarray(probe(images[2:3]))[0]
+    np.testing.assert_allclose(explorer.layer_activation(), expected, rtol=1e-5, atol=1e-6)
+    assert explorer.layer_select.value == visualizer.layer_select.value == "relu_a"
+    explorer.layer = "conv_a"  # and back: the explorer's choice reaches the selection
+    assert selection.layer == visualizer.layer == "conv_a"
+
+
 def test_tab_first_use_runs_in_the_background(model, images, monkeypatch):
     """The first computation of a tab runs off the main thread with a preparing message."""
     import threading

@@ -190,7 +190,6 @@ class ActivationExplorer(View):
             return
         with self.hold_updates():
             self.picker.set_count(len(self.selection.images))
-            self.image_index = self.selection.image_index
             self._set_enabled(True)
             self.ready = True
             self.request_update()

@@ -164,24 +164,20 @@ class Dashboard(SelectionTraits, View):
         selection = self.selection
         shared = {"selection": selection, "image_selector": False}
         return {
-            "Activations": lambda: ActivationExplorer(
-                self.model, selection.images, selection.class_names, layer=self.layer or None
-            ),
+            "Activations": lambda: ActivationExplorer(selection=selection),
             "Grad-CAM": lambda: GradCAMPanel(**shared),
             "LRP": lambda: LRPPanel(**shared),
             "Gradients": lambda: GradientPanel(**shared),
             "SHAP · LIME · Occlusion": lambda: PerturbationPanel(**shared),
-            "Filters": lambda: FilterVisualizer(self.model, layer=self.layer or None),
+            "Filters": lambda: FilterVisualizer(selection=selection),
             "Ablation": lambda: AblationPanel(selection=selection, labels=self._labels),
             "Leaderboard": lambda: Leaderboard(selection),
         }
 
     def _build(self, name: str) -> None:
-        """Create the panel of tab ``name``; a panel not built on the selection is attached."""
+        """Create the panel of tab ``name`` on the Dashboard's one selection."""
         with self.capture(f"Opening {name}"):
             panel = self._factories()[name]()
-            if getattr(panel, "selection", None) is not self.selection:
-                self.selection.attach(panel)
             self.panels[name] = panel
             self._pages[TABS.index(name)].children = [panel]
 
