@@ -32,6 +32,7 @@ from .panel_maps import MapCache, MethodTable, PanelMethod, RawMap
 from .panel_output import PanelOutputs
 from .panel_view import MapRow, PanelControls, PresentationTraits, bind, panel_layout
 from .selection import Selection, SelectionTraits
+from .validators import check_one_of
 from .view import View
 
 
@@ -199,11 +200,7 @@ class AttributionPanel(
     # -- validation: one policy, TraitError (shown in the status line by View) ---------------
     def check_method(self, value: str, what: str) -> str:
         """``value`` if it is a key of the method table."""
-        if value not in self.methods:
-            raise traitlets.TraitError(
-                f"{what} must be one of {tuple(self.methods)}, got {value!r}"
-            )
-        return value
+        return check_one_of(what, value, tuple(self.methods))
 
     # -- observers: inputs recompute, presentation re-renders ------------------------------
     def _on_selection_change(self, change: dict[str, Any]) -> None:

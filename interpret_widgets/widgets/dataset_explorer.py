@@ -22,6 +22,7 @@ from .. import dataset
 from ..render import colorize, normalize, overlay, tile, to_uint8_image, upscale, upscale_factor
 from ..render.points import category_colors, hex_colors, value_colors
 from .common import image_widget, set_png
+from .validators import check_one_of, one_of
 from .view import View, captured
 
 COLOUR_BY = ("class", "prediction", "correct", "cluster")
@@ -163,18 +164,12 @@ class DatasetExplorer(View):
     def _valid_colour_by(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"]
         metrics = tuple(self.result.metrics) if self.result is not None else ()
-        if value not in COLOUR_BY + metrics:
-            raise traitlets.TraitError(f"colour_by must be one of {COLOUR_BY + metrics}, "
-                                       f"got {value!r}")
+        check_one_of("colour_by", value, COLOUR_BY + metrics)
         if value == "correct" and self.labels is None:
             raise traitlets.TraitError("colour_by='correct' needs labels")
         return value
 
-    @traitlets.validate("view")
-    def _valid_view(self, proposal: dict[str, Any]) -> str:
-        if proposal["value"] not in VIEWS:
-            raise traitlets.TraitError(f"view must be one of {VIEWS}, got {proposal['value']!r}")
-        return proposal["value"]
+    _valid_view = one_of("view", VIEWS)
 
     @traitlets.validate("misclassified_only")
     def _valid_misclassified(self, proposal: dict[str, Any]) -> bool:

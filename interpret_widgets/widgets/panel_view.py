@@ -19,7 +19,7 @@ from matplotlib import colormaps
 
 from ..render import NORMALIZATIONS, colorize, normalize, overlay, upscale, upscale_factor
 from .common import hold_sync_all, image_widget, set_png
-from .validators import one_of
+from .validators import check_within, one_of
 
 #: Colormaps offered in the dropdowns (any matplotlib name is accepted through the traits).
 CMAPS = ("jet", "turbo", "viridis", "inferno", "magma", "hot", "bwr", "seismic", "RdBu_r", "gray")
@@ -46,9 +46,7 @@ class PresentationTraits(traitlets.HasTraits):
 
     @traitlets.validate("opacity")
     def _valid_opacity(self, proposal: dict[str, Any]) -> float:
-        if not 0.0 <= proposal["value"] <= 1.0:
-            raise traitlets.TraitError(f"opacity must be within [0, 1], got {proposal['value']}")
-        return proposal["value"]
+        return check_within("opacity", proposal["value"], 0.0, 1.0)
 
     _valid_normalization = one_of("normalization", NORMALIZATIONS)
 

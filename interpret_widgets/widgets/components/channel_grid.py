@@ -16,6 +16,7 @@ import numpy as np
 import traitlets
 
 from ...render import colorize, grid_position, normalize, tile, to_png, upscale, upscale_factor
+from ..validators import check_one_of, check_within
 
 MODES = ("top", "all")
 """``top``: the ``top_k`` channels of highest mean activation; ``all``: every channel, paged."""
@@ -107,10 +108,10 @@ class ChannelGrid(widgets.VBox):
             For an unknown mode, a page size outside 16..64, a page beyond the last.
         """
         low, high = PAGE_SIZES
-        if name == "mode" and value not in MODES:
-            raise traitlets.TraitError(f"grid mode must be 'top' or 'all', got {value!r}")
-        if name == "page_size" and not low <= value <= high:
-            raise traitlets.TraitError(f"grid page size must be within {low}..{high}, got {value}")
+        if name == "mode":
+            check_one_of("grid mode", value, MODES)
+        if name == "page_size":
+            check_within("grid page size", value, low, high)
         if name == "page" and not 0 <= value < self.pages:
             raise traitlets.TraitError(f"grid page {value} is out of range 0..{self.pages - 1}")
         return value

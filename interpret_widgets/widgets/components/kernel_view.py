@@ -15,6 +15,7 @@ import traitlets
 
 from ...render import colorize, normalize, tile, to_uint8_image, upscale, upscale_factor
 from ..common import image_widget, set_png
+from ..validators import check_one_of
 
 KERNEL_SIZE = 27
 """Target size in pixels of one kernel tile."""
@@ -103,11 +104,7 @@ class KernelView(widgets.Accordion):
     @traitlets.validate("mode")
     def _valid_mode(self, proposal: dict[str, Any]) -> str:
         values = [value for _, value in self.input_select.options]
-        if proposal["value"] not in values:
-            raise traitlets.TraitError(
-                f"kernel input must be one of {', '.join(values)}, got {proposal['value']!r}"
-            )
-        return proposal["value"]
+        return check_one_of("kernel input", proposal["value"], values)
 
     @traitlets.observe("layer", "channel", "mode", "expanded")
     def _on_view_change(self, _change: dict[str, Any]) -> None:
