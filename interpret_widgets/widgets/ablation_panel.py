@@ -94,7 +94,6 @@ class AblationPanel(PruningSection, SelectionTraits, View):
         super().__init__()
         self.add_class("iw-ablation-panel")
         self.selection = None
-        self.layers = LayerChoice()
         self.labels = None if labels is None else np.asarray(labels, dtype=int)
         self.importance = np.zeros(0, dtype=np.float32)
         self.order = np.zeros(0, dtype=int)
@@ -102,10 +101,10 @@ class AblationPanel(PruningSection, SelectionTraits, View):
         self._ranked: tuple | None = None
         with self.capture("Reading the model and images"):
             selection = selection or Selection(model, images, class_names, owner="AblationPanel")
+        self.layers = LayerChoice(selection.adapter if selection is not None else None)
         self._build(selection)
         if selection is not None:
             self.selection = selection
-            self.layers = LayerChoice(selection.adapter)
             self.model = selection.model
             selection.attach(self, react=self._on_selection_change)
             self.ready = selection.has_images
@@ -113,8 +112,7 @@ class AblationPanel(PruningSection, SelectionTraits, View):
     # -- widgets ---------------------------------------------------------------------------
     def _build(self, selection: Selection | None) -> None:
         self.layer_dropdown = widgets.Dropdown(
-            options=selection.adapter.spatial_layer_names() if selection else [],
-            description="layer",
+            options=self.layers.names, description="layer"
         ).add_class("iw-ablation-layer")
         self.method_buttons = widgets.ToggleButtons(
             options=list(IMPORTANCE_METHODS), description="rank by",
@@ -123,8 +121,8 @@ class AblationPanel(PruningSection, SelectionTraits, View):
         self.grid = KnockoutGrid(top_k=16)
         self.grid.add_class("iw-knockout-grid")
         self.comparison = KnockoutComparison(selection.class_names if selection else [])
-        for part in ("bars_before", "bars_after", "cam_before", "cam_after"):
-            setattr(self, part, getattr(self.comparison, part))
+        self.bars_before, self.bars_after = self.comparison.bars
+        self.cam_before, self.cam_after = self.comparison.cam_before, self.comparison.cam_after
         for control, name in ((self.layer_dropdown, "layer"), (self.method_buttons, "method")):
             bind(control, self, name)
         traitlets.link((self.grid, "knocked"), (self, "knocked_out"))
