@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from ..model import ModelAdapter
+from ..model import ModelAdapter, softmax
 from ..model.inputs import as_baseline
 from .featviz.arguments import positive_int
 from .gradients import Target, _prepare
@@ -141,10 +141,8 @@ def _run(
 
 def target_probability(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Softmax probability of each row's target class, computed stably in float64."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e[np.arange(len(z)), targets] / e.sum(axis=1)).astype(np.float32)
+    probabilities = softmax(logits)
+    return probabilities[np.arange(len(probabilities)), targets].astype(np.float32)
 
 
 def _consume(iterator: Iterator[CurveProgress], progress: Progress | None) -> np.ndarray:

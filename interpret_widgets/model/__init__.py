@@ -12,6 +12,7 @@ from .kinds import (
     operation_kind,
     propagation_kind,
 )
+from .scores import softmax
 
 __all__ = [
     "ELEMENTWISE_KINDS",
@@ -31,4 +32,5 @@ __all__ = [
     "operation_kind",
     "propagation_kind",
     "run_graph",
+    "softmax",
 ]

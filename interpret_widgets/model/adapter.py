@@ -19,6 +19,7 @@ from . import backend
 from .graph import FlatGraph, LayerEntry, flatten_model, run_graph
 from .inputs import as_batch, as_targets
 from .kinds import applies_softmax, layer_kind
+from .scores import softmax
 
 _ADAPTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -338,10 +339,7 @@ class ModelAdapter:
         Computed from the pre-softmax scores (numerically stable), so a model whose softmax
         sits inside its last Dense layer gives the same numbers as its own output.
         """
-        z = np.asarray(self.logits(x), dtype=np.float64)
-        z = z - z.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=-1, keepdims=True)
+        return softmax(self.logits(x))
 
     def spatial_layer_names(self) -> list[str]:
         """Names of the layers with 4-D outputs, nested models themselves left out.

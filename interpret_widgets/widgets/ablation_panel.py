@@ -21,6 +21,7 @@ import traitlets
 
 from .. import methods
 from ..methods.ablation import IMPORTANCE_METHODS
+from ..model import softmax
 from ..render import overlay
 from ..render.figures import attribution_figure
 from .ablation_pruning import PruningSection
@@ -34,13 +35,6 @@ from .view import View
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Probabilities (float64) of pre-softmax ``scores``, numerically stable."""
-    z = np.asarray(scores, dtype=np.float64)
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class AblationPanel(PruningSection, SelectionTraits, View):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...model import ModelAdapter
+from ...model import ModelAdapter, softmax
 from ...model.inputs import as_baseline
 from ..featviz.arguments import positive_int
 from ..progress import Progress, Stopped, check_progress, report
@@ -75,8 +75,7 @@ def score_perturbations(
         stop = min(start + batch_size, total)
         logits = adapter.logits(build(start, stop)).astype(np.float64)
         if probabilities:
-            logits = np.exp(logits - logits.max(axis=1, keepdims=True))
-            logits /= logits.sum(axis=1, keepdims=True)
+            logits = softmax(logits)
         out[start:stop] = logits[np.arange(stop - start), classes[start:stop]]
         report(progress, stop, total)
     return out
