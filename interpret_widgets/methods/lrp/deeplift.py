@@ -6,14 +6,18 @@ by *multipliers* m = ∂(contribution)/∂Δ, propagated backwards like gradient
 chain rule, element-wise non-linearities f scale them by the secant slope
 Δy/Δx = (f(x) − f(b)) / (x − b) (their gradient where |Δx| < 1e-7), and max pooling gives
 each window's whole output difference to the winner of whichever of x and b has the larger
-window maximum (Captum's rule). Every layer then keeps Σ m_in·Δin = Σ m_out·Δout, so the
+window maximum (Captum's rule). Products of two tensors (squeeze-and-excitation gates,
+``x · hard_sigmoid(x)``) and layer normalization take their Jacobian averaged along the
+segment from b to x (:mod:`.deeplift_blocks`); layer scale and arithmetic with a constant
+are linear. Every layer then keeps Σ m_in·Δin = Σ m_out·Δout, so the
 attributions m_x·(x − b) sum to score(x) − score(b) ("summation to delta").
 
 It is a per-layer rule on a pair of passes, so it reuses what LRP already has: the
 propagation plan (the flat graph with nested models expanded, batch normalization folded,
 the pre-softmax score head, pre-activations recorded) and its forward pass, run once on x
-and once on b. It follows the same layers and refuses the same ones, by name. The walk is
-compiled once per model, with x, b and the targets as tensors.
+and once on b. It follows the same layers and refuses the same ones, by name, except that
+every product of tensors is a ``product`` step of its own plan (``products=True``). The walk
+is compiled once per model, with x, b and the targets as tensors.
 
 References
 ----------
@@ -25,6 +29,7 @@ Unified Approach to Interpreting Model Predictions" (DeepSHAP).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,8 +40,9 @@ from keras import ops
 from ...model import ModelAdapter, backend, get_adapter, propagation_kind
 from ...model.inputs import as_baseline
 from ..progress import report
-from .engine import _forward, _step_function, plan_of
-from .plan import Action, Key, Plan
+from . import deeplift_blocks
+from .engine import _forward, _step_function
+from .plan import Action, Key, Plan, build_plan
 
 Target = int | Sequence[int] | np.ndarray | None
 
@@ -50,10 +56,17 @@ LINEAR_KINDS = frozenset(
     }
 )  # fmt: skip
 MAX_KINDS = frozenset({"max_pool", "global_max_pool"})
+#: Kinds of ``pass`` steps that are linear in their one tensor: layer scale, and arithmetic
+#: with a constant (the plan passes ``x · c`` and ``x / c`` only with the tensor first).
+LINEAR_PASS_KINDS = frozenset({"scale", "multiply", "divide"})
+#: Plan steps with a rule of :mod:`.deeplift_blocks`.
+BLOCK_OPS = frozenset({"product", "layernorm"})
 #: Kinds of the plan's units (layers with weights, BN folded) whose map is linear.
 UNIT_KINDS = frozenset({"conv", "dense", "depthwise_conv", "separable_conv", "batchnorm"})
 #: Reference pairs per compiled call in :func:`deep_shap`.
 DEFAULT_BATCH_SIZE = 64
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def deep_lift(
@@ -164,7 +177,9 @@ def _run(
 def _probe(adapter: ModelAdapter) -> Callable[..., Any]:
     """The compiled DeepLIFT walk of the adapter's model (its plan checked first)."""
     try:
-        plan = plan_of(adapter)
+        plan = _PLANS.get(adapter)
+        if plan is None:
+            plan = _PLANS[adapter] = build_plan(adapter, products=True)
     except ValueError as error:
         raise ValueError(f"DeepLIFT follows LRP's layers: {error}") from error
 
@@ -185,7 +200,18 @@ def _check_plan(plan: Plan) -> None:
                 raise _unsupported(action, f"layers of kind {action.unit.kind!r}")
             continue
         kind = propagation_kind(action.step.operation)
-        known = action.op == "pass" or kind in LINEAR_KINDS or kind in MAX_KINDS
+        if action.op == "product" and len(action.step.input_keys) != 2:
+            raise _unsupported(
+                action,
+                f"a product of {len(action.step.input_keys)} tensors (the product rule is "
+                "for two factors; multiply them in pairs)",
+            )
+        known = (
+            action.op in BLOCK_OPS
+            or action.op == "pass"
+            or kind in LINEAR_KINDS
+            or kind in MAX_KINDS
+        )
         if not known or len(action.outputs) != 1:
             raise _unsupported(action, f"layers of kind {kind!r} (plan step {action.op!r})")
         if action.op == "pass" and set(action.step.input_keys) != set(action.inputs):
@@ -200,8 +226,10 @@ def _unsupported(action: Action, what: str) -> ValueError:
     return ValueError(
         f"DeepLIFT cannot propagate multipliers through layer {name!r} "
         f"({type(layer).__name__}): it has no rule for {what}. It handles layers with "
-        f"weights ({', '.join(sorted(UNIT_KINDS))}), element-wise activations, max pooling "
-        f"and the linear kinds {', '.join(sorted(LINEAR_KINDS))}"
+        f"weights ({', '.join(sorted(UNIT_KINDS))}), element-wise activations, max pooling, "
+        "products of two tensors, layer normalization, layer scale, arithmetic with a "
+        f"constant and the linear kinds {', '.join(sorted(LINEAR_KINDS))}. Explain a model "
+        "without this layer, or use integrated_gradients, which runs through any layer"
     )
 
 
@@ -239,8 +267,19 @@ def _backward(
     if action.op == "unit":
         return [(action.inputs[0], _unit(action, at_x, at_b, upper[0]))]
     step, inp, out = action.step, action.inputs[0], action.outputs[0]
+    if action.op == "product":
+        keys = action.inputs
+        function = _step_function(step, keys)
+        lower = deeplift_blocks.product(
+            function, [at_x[k] for k in keys], [at_b[k] for k in keys], upper[0]
+        )
+        return list(zip(keys, lower, strict=True))
+    if action.op == "layernorm":
+        layer = step.operation
+        return [(inp, deeplift_blocks.layernorm(layer, at_x[inp], at_b[inp], upper[0]))]
     kind = propagation_kind(step.operation)
-    if action.op == "pass" and kind not in LINEAR_KINDS:
+    linear = kind in LINEAR_KINDS or kind in LINEAR_PASS_KINDS
+    if action.op == "pass" and not linear:
         function = _step_function(step, (inp,))
         return [(inp, rescale(function, at_x[inp], at_b[inp], at_x[out], at_b[out], upper[0]))]
     if kind in MAX_KINDS:

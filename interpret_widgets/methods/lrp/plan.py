@@ -17,6 +17,8 @@ reverse, each taking the relevance at its outputs and adding relevance to its in
 - ``gate``: a gating product whose gate broadcasts over the signal: relevance to the signal
   through the product with the gate held constant (signal-take-all, :mod:`.blocks`);
 - ``layernorm``: layer normalization, σ held constant, then the ε-rule (:mod:`.blocks`);
+- ``product``: only in the plans of DeepLIFT (``products=True``): every product of tensors,
+  gating or not, with all its factors as inputs (:mod:`.deeplift_blocks`);
 - ``unit``: a layer with weights (batch normalization folded in): the rule's business.
 
 A layer the plan cannot place raises a ``ValueError`` naming it: never a silent wrong answer.
@@ -169,8 +171,11 @@ def unsupported(step: Step, why: str = "") -> ValueError:
     )
 
 
-def build_plan(adapter: ModelAdapter) -> Plan:
+def build_plan(adapter: ModelAdapter, products: bool = False) -> Plan:
     """The plan of ``adapter``'s model.
+
+    ``products=True`` (DeepLIFT's plan) makes every product of tensors a ``product`` action
+    reading all its factors, instead of LRP's signal-take-all gate (or refusal).
 
     Raises
     ------
@@ -245,7 +250,7 @@ def build_plan(adapter: ModelAdapter) -> Plan:
             continue
         if len(step.outputs) != 1:
             raise unsupported(step, "layers with several outputs are not supported")
-        special = _modern_action(graph, step, kind)
+        special = _modern_action(graph, step, kind, products)
         if special is not None:
             actions.append(special)
             weighted[out] = any(weighted.get(k, False) for k in special.inputs)
@@ -274,11 +279,14 @@ def build_plan(adapter: ModelAdapter) -> Plan:
     return plan
 
 
-def _modern_action(graph: FlatGraph, step: Step, kind: str) -> Action | None:
+def _modern_action(
+    graph: FlatGraph, step: Step, kind: str, products: bool = False
+) -> Action | None:
     """The action of a modern block (:mod:`.blocks`), None for other kinds.
 
     Arithmetic with a constant passes; a product of two tensors is a gating product
-    (signal-take-all) or refused; a layer normalization gets its own action.
+    (signal-take-all) or refused, or with ``products`` a ``product`` of all its factors;
+    a layer normalization gets its own action.
 
     Raises
     ------
@@ -293,6 +301,8 @@ def _modern_action(graph: FlatGraph, step: Step, kind: str) -> Action | None:
         why = constant_operand(step)
         if why is None:
             return Action("pass", step.outputs, ins, step)
+        if kind == "multiply" and products:
+            return Action("product", step.outputs, tuple(dict.fromkeys(ins)), step)
         if kind == "multiply":
             split = gate_split(graph, step)
             if isinstance(split, str):
