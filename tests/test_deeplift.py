@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import nested_model, small_cnn
 from model_guard import untouched
+from summation import assert_sums_to_delta, uniform
 
 from interpret_widgets import methods
 from interpret_widgets.model import get_adapter
@@ -61,32 +62,20 @@ MODELS = {
 }
 
 
-def _uniform(shape, seed):
-    return np.random.default_rng(seed).uniform(0, 1, shape).astype("float32")
-
-
-def _assert_sums_to_delta(attribution, delta, scores):
-    # float32 forward passes and walk: the sums agree with the score differences to about
-    # 1e-6 of the score magnitude; 1e-4 relative plus 1e-5·max|score| leaves a margin.
-    sums = attribution.sum(axis=tuple(range(1, attribution.ndim)), dtype=np.float64)
-    scale = max(1.0, float(np.abs(scores).max()))
-    np.testing.assert_allclose(sums, delta, rtol=1e-4, atol=1e-5 * scale)
-
-
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("baseline", ["zeros", "random"])
 def test_summation_to_delta(name, baseline):
     model = MODELS[name]()
     shape = (3, *model.input_shape[1:])
-    x = _uniform(shape, 0)
-    base = None if baseline == "zeros" else _uniform(shape, 1)
+    x = uniform(shape, 0)
+    base = None if baseline == "zeros" else uniform(shape, 1)
     with untouched(model):
         got = methods.deep_lift(model, x, [0, 1, 2], baseline=base)
     logits = get_adapter(model).logits
     ref = logits(np.zeros_like(x) if base is None else base)
     delta = logits(x)[np.arange(3), [0, 1, 2]] - ref[np.arange(3), [0, 1, 2]]
     assert got.shape == x.shape and got.dtype == np.float32
-    _assert_sums_to_delta(got, delta, logits(x))
+    assert_sums_to_delta(got, delta, logits(x))
 
 
 def test_summation_to_delta_on_the_demo_model(demo_model, demo_data):
@@ -97,7 +86,7 @@ def test_summation_to_delta_on_the_demo_model(demo_model, demo_data):
     logits = get_adapter(demo_model).logits(x)
     top = logits.argmax(axis=1)
     ref = get_adapter(demo_model).logits(base)[np.arange(3), top]
-    _assert_sums_to_delta(got, logits[np.arange(3), top] - ref, logits)
+    assert_sums_to_delta(got, logits[np.arange(3), top] - ref, logits)
 
 
 def linear_model() -> keras.Model:
@@ -119,7 +108,7 @@ def test_linear_model_gives_gradient_times_delta():
     # A linear network has the same gradient everywhere, and DeepLIFT's multipliers are
     # exactly the chain-rule gradient: attribution = ∇score · (x − b).
     model = linear_model()
-    x, base = _uniform((2, 8, 8, 2), 0), _uniform((2, 8, 8, 2), 1)
+    x, base = uniform((2, 8, 8, 2), 0), uniform((2, 8, 8, 2), 1)
     got = methods.deep_lift(model, x, [2, 0], baseline=base)
     want = methods.saliency(model, x, [2, 0]) * (x - base)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)  # float32 rounding only
@@ -182,7 +171,7 @@ def _numpy_deeplift(model, x, b, target):
 
 def test_matches_numpy_rescale_rule_with_max_pooling():
     model = tiny_network()
-    x, base = _uniform((4, 4, 4, 2), 2) - 0.5, _uniform((4, 4, 4, 2), 3) - 0.5
+    x, base = uniform((4, 4, 4, 2), 2) - 0.5, uniform((4, 4, 4, 2), 3) - 0.5
     targets = [0, 1, 2, 1]
     with untouched(model):
         got = methods.deep_lift(model, x, targets, baseline=base)
@@ -203,7 +192,7 @@ def test_nested_model_equals_its_flat_twin():
     h = backbone(inp)
     h = nested.get_layer("head_gap")(h)
     twin = keras.Model(inp, nested.get_layer("head_dense")(h))
-    x, base = _uniform((2, 16, 16, 3), 4), _uniform((2, 16, 16, 3), 5)
+    x, base = uniform((2, 16, 16, 3), 4), uniform((2, 16, 16, 3), 5)
     np.testing.assert_allclose(
         methods.deep_lift(nested, x, 1, base), methods.deep_lift(twin, x, 1, base), atol=1e-7
     )
@@ -211,7 +200,7 @@ def test_nested_model_equals_its_flat_twin():
 
 def test_baseline_forms_agree():
     model = small_cnn("none")
-    x = _uniform((2, 16, 16, 3), 6)
+    x = uniform((2, 16, 16, 3), 6)
     channel = np.array([0.2, 0.5, 0.7], "float32")
     full = np.broadcast_to(channel, x.shape).copy()
     np.testing.assert_array_equal(
@@ -224,7 +213,7 @@ def test_baseline_forms_agree():
 
 def test_deep_shap_is_the_mean_of_deep_lift_over_references():
     model = pooling_model()
-    x, background = _uniform((2, 12, 12, 3), 7), _uniform((5, 12, 12, 3), 8)
+    x, background = uniform((2, 12, 12, 3), 7), uniform((5, 12, 12, 3), 8)
     with untouched(model):
         got = methods.deep_shap(model, x, background, target=[3, 1], batch_size=3)
     want = np.mean(
@@ -234,12 +223,12 @@ def test_deep_shap_is_the_mean_of_deep_lift_over_references():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     logits = get_adapter(model).logits
     delta = logits(x)[[0, 1], [3, 1]] - logits(background)[:, [3, 1]].mean(axis=0)
-    _assert_sums_to_delta(got, delta, logits(x))
+    assert_sums_to_delta(got, delta, logits(x))
 
 
 def test_deep_shap_explains_each_images_own_top_class():
     model = small_cnn("dense")
-    x, background = _uniform((3, 16, 16, 3), 9), _uniform((2, 16, 16, 3), 10)
+    x, background = uniform((3, 16, 16, 3), 9), uniform((2, 16, 16, 3), 10)
     top = get_adapter(model).logits(x).argmax(axis=1)
     np.testing.assert_array_equal(
         methods.deep_shap(model, x, background), methods.deep_shap(model, x, background, top)
@@ -248,7 +237,7 @@ def test_deep_shap_explains_each_images_own_top_class():
 
 def test_deep_shap_reports_progress_and_stops():
     model = small_cnn("none")
-    x, background = _uniform((2, 16, 16, 3), 11), _uniform((3, 16, 16, 3), 12)
+    x, background = uniform((2, 16, 16, 3), 11), uniform((3, 16, 16, 3), 12)
     seen = []
     methods.deep_shap(model, x, background, batch_size=4, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(4, 6), (6, 6)]
@@ -272,7 +261,7 @@ def test_unsupported_layers_are_refused_by_name():
     h = keras.ops.divide(h, gate)
     model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
     with pytest.raises(ValueError, match=r"DeepLIFT.*\(Divide\).*several tensors"):
-        methods.deep_lift(model, _uniform((1, 8, 8, 2), 0))
+        methods.deep_lift(model, uniform((1, 8, 8, 2), 0))
 
     class Scaled(keras.layers.Dense):
         def call(self, inputs):
@@ -282,13 +271,13 @@ def test_unsupported_layers_are_refused_by_name():
     out = Scaled(3, name="scaled")(keras.layers.Flatten()(inp))
     model = keras.Model(inp, out)
     with pytest.raises(ValueError, match="DeepLIFT.*'scaled'"):
-        methods.deep_shap(model, _uniform((1, 4, 4, 1), 0), _uniform((2, 4, 4, 1), 1))
+        methods.deep_shap(model, uniform((1, 4, 4, 1), 0), uniform((2, 4, 4, 1), 1))
 
 
 def test_no_retrace_for_new_images_targets_and_baselines():
     model = small_cnn("dense")
     adapter = get_adapter(model)
-    x = _uniform((3, 16, 16, 3), 13)
+    x = uniform((3, 16, 16, 3), 13)
     methods.deep_lift(model, x, 0)
     methods.deep_shap(model, x, x[:2], 0)
     probe = adapter._probes[("deep_lift",)]

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from keras.src.applications.convnext import LayerScale
 from model_guard import untouched
+from summation import assert_sums_to_delta, uniform
 
 from interpret_widgets import methods
 from interpret_widgets.model import get_adapter
@@ -101,25 +102,12 @@ MODELS = {
 }
 
 
-def _uniform(shape, seed):
-    return np.random.default_rng(seed).uniform(0, 1, shape).astype("float32")
-
-
-def _assert_sums_to_delta(attribution, delta, scores):
-    # Summation to delta: each block's rule is exact, so only float32 rounding of the two
-    # forward passes and the walk remains (~1e-7 of the score); 1e-4 relative plus
-    # 1e-5·max|score| absolute (for differences near zero) leaves a wide margin.
-    sums = attribution.sum(axis=tuple(range(1, attribution.ndim)), dtype=np.float64)
-    scale = max(1.0, float(np.abs(scores).max()))
-    np.testing.assert_allclose(sums, delta, rtol=1e-4, atol=1e-5 * scale)
-
-
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("baseline", ["zeros", "random"])
 def test_summation_to_delta(name, baseline):
     model = MODELS[name]()
-    x = _uniform((3, *model.input_shape[1:]), 0)
-    base = None if baseline == "zeros" else _uniform(x.shape, 1)
+    x = uniform((3, *model.input_shape[1:]), 0)
+    base = None if baseline == "zeros" else uniform(x.shape, 1)
     targets = [0, 1, 2]
     with untouched(model):
         got = methods.deep_lift(model, x, targets, baseline=base)
@@ -130,19 +118,19 @@ def test_summation_to_delta(name, baseline):
     assert got.shape == x.shape and got.dtype == np.float32
     assert np.all(np.isfinite(got))
     assert np.all(np.abs(delta) > 1e-4), delta  # a real difference to explain
-    _assert_sums_to_delta(got, delta, logits(x))
+    assert_sums_to_delta(got, delta, logits(x))
 
 
 @pytest.mark.parametrize("name", ["se", "branches", "layer_scale"])
 def test_deep_shap_sums_to_the_expected_difference(name):
     model = MODELS[name]()
     shape = model.input_shape[1:]
-    x, background = _uniform((2, *shape), 2), _uniform((4, *shape), 3)
+    x, background = uniform((2, *shape), 2), uniform((4, *shape), 3)
     with untouched(model):
         got = methods.deep_shap(model, x, background, target=[2, 0], batch_size=3)
     logits = get_adapter(model).logits
     delta = logits(x)[[0, 1], [2, 0]] - logits(background)[:, [2, 0]].mean(axis=0)
-    _assert_sums_to_delta(got, delta, logits(x))
+    assert_sums_to_delta(got, delta, logits(x))
 
 
 def two_input_product_model() -> keras.Model:
@@ -268,11 +256,11 @@ def test_zero_reference_after_an_unbiased_convolution_stays_bounded():
     # once with that rule swapped in). The bound 50× separates the two.
     model = layernorm_model(epsilon=1e-6)
     assert not np.any(model.get_layer("conv").bias.numpy())  # zeros: an unbiased convolution
-    x = _uniform((2, 6, 6, 3), 8)
+    x = uniform((2, 6, 6, 3), 8)
     got = methods.deep_lift(model, x, [0, 1])
     logits = get_adapter(model).logits
     delta = logits(x)[[0, 1], [0, 1]] - logits(np.zeros_like(x))[[0, 1], [0, 1]]
-    _assert_sums_to_delta(got, delta, logits(x))
+    assert_sums_to_delta(got, delta, logits(x))
     ratio = np.abs(got).sum(axis=(1, 2, 3)) / np.abs(delta)
     assert np.all(ratio < 50), ratio
 
@@ -283,4 +271,4 @@ def test_a_product_of_three_tensors_is_refused_by_name():
     h = L.Multiply(name="triple")([a, b, c])
     model = keras.Model(inp, L.Dense(2)(L.Flatten()(h)))
     with pytest.raises(ValueError, match=r"DeepLIFT .*'triple' \(Multiply\).*3 tensors"):
-        methods.deep_lift(model, _uniform((1, 4, 4, 2), 0))
+        methods.deep_lift(model, uniform((1, 4, 4, 2), 0))
