@@ -156,3 +156,25 @@ def test_embed_is_the_penultimate_layer(demo_model, data):
     relu3 = embed(demo_model, images[:4], "relu3")
     expected = methods.activations(demo_model, images[:4], ["relu3"])["relu3"].mean(axis=(1, 2))
     np.testing.assert_allclose(relu3, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_pca_embedding_is_the_svd_projection_up_to_sign():
+    """The PCA embedding (used above 5,000 maps) projects on the leading principal axes:
+    the same coordinates as an SVD of the centred features, each axis up to its sign."""
+    from types import SimpleNamespace
+
+    from interpret_widgets.dataset import map_embedding
+
+    rng = np.random.default_rng(0)
+    patterns = rng.normal(size=(3, 32, 32))
+    weights = rng.normal(size=(400, 3)) * [4.0, 2.0, 1.0]
+    maps = 10.0 + np.einsum("nk,khw->nhw", weights, patterns) + 0.1 * rng.normal(size=(400, 32, 32))
+    got = map_embedding(SimpleNamespace(maps=maps.astype(np.float32)), 3, method="pca")
+    features = map_features(maps.astype(np.float32), 16).astype(np.float64)
+    centred = features - features.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    assert singular[0] > 1.3 * singular[1] > 1.3 * 1.3 * singular[2] > singular[3]  # distinct axes
+    expected = centred @ vt[:3].T
+    signs = np.sign(np.sum(got * expected, axis=0))
+    assert got.shape == (400, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected * signs, atol=1e-5 * np.abs(expected).max())

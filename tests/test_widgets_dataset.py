@@ -11,6 +11,8 @@ from interpret_widgets import Dashboard, DatasetExplorer
 from interpret_widgets.dataset import explain_dataset
 from interpret_widgets.demo import CLASS_NAMES
 
+POINT_TRAITS_3D = ("x", "y", "z", "color", "color_selected", "size", "size_selected")
+
 
 @pytest.fixture(scope="module")
 def data(demo_data):
@@ -54,6 +56,28 @@ def test_a_click_in_3d_and_in_2d_selects_the_image(explorer, data, result):
     explorer.scatter2d._handle_custom_msgs(
         explorer.scatter2d, {"event": "element_click", "data": {"index": 7}}, [])
     assert explorer.index == 7
+
+
+def test_a_click_sends_no_points(explorer):
+    """#15: a selection changes the picture, the map and the caption, never the scatter's
+    points (with 10,000 points, re-sending them on each click kept the browser busy for
+    seconds); a change of what the points show sends them again."""
+    sent = []
+    explorer.scatter3d.observe(lambda c: sent.append(c["name"]), names=list(POINT_TRAITS_3D))
+    explorer.scatter2d.observe(lambda c: sent.append(c["name"]), names=["x", "y", "colors"])
+    before = explorer.heatmap.value
+    explorer.scatter3d.clicked_index = 9
+    assert explorer.index == 9 and explorer.heatmap.value != before and sent == []
+    explorer.view = "2-D"
+    assert {"x", "y", "colors"} <= set(sent)
+    sent.clear()
+    explorer.scatter2d._handle_custom_msgs(
+        explorer.scatter2d, {"event": "element_click", "data": {"index": 13}}, [])
+    assert explorer.index == 13 and "image 13:" in explorer.caption.value and sent == []
+    explorer.colour_by = "correct"
+    assert sent == ["colors"]
+    explorer.view = "3-D"
+    assert "color" in sent
 
 
 def test_misclassified_filter_and_correct_colouring(explorer, result):

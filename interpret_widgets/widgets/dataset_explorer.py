@@ -70,6 +70,8 @@ class DatasetExplorer(View):
         self.embedding = np.zeros((0, 3), np.float32)
         self._embedding_method = embedding
         self._visible = np.zeros(0, np.int64)
+        self._points_shown: tuple | None = None  # what the scatter's points were drawn for
+        self._data_version = 0  # a new result or SpRAy result: the points change
         self._links: list[traitlets.link] = []
         self.class_names = list(class_names) if class_names is not None else None
         self._build_widgets()
@@ -103,8 +105,8 @@ class DatasetExplorer(View):
                                                         "right": 10})
         self.figure2d.add_class("iw-dataset-scatter")
         self.plot = widgets.Box([self.figure3d])
-        self.picture = image_widget(220)
-        self.heatmap = image_widget(220)
+        self.picture = image_widget(220).add_class("iw-dataset-picture")
+        self.heatmap = image_widget(220).add_class("iw-dataset-heatmap")
         self.caption = widgets.HTML().add_class("iw-dataset-caption")
         self.class_select = widgets.Dropdown(options=[("–", 0)], value=0, description="class")
         self.clusters_text = widgets.BoundedIntText(value=0, min=0, max=20,
@@ -142,6 +144,7 @@ class DatasetExplorer(View):
             raise ValueError(f"the result explains {len(result)} images, {len(self.images)} "
                              "were given")
         self.result = result
+        self._data_version += 1
         self.embedding = dataset.map_embedding(result, 3, method=self._embedding_method)
         names = self.class_names or [f"class {k}" for k in range(int(result.targets.max()) + 1)]
         self.class_names = names
@@ -204,6 +207,7 @@ class DatasetExplorer(View):
 
     def _use_spray(self, found: dataset.SprayResult) -> None:
         self.spray_result = found
+        self._data_version += 1
         self.cluster_select.options = [("–", -1)] + [
             (f"{c} ({int(np.sum(found.labels == c))} images)", c)
             for c in range(found.n_clusters)]
@@ -256,6 +260,20 @@ class DatasetExplorer(View):
         return np.flatnonzero(shown)
 
     def update(self) -> None:
+        points = (self.view, self.colour_by, self.misclassified_only, self._data_version)
+        if points != self._points_shown:
+            self._render_points()
+            self._points_shown = points
+        self._render_detail()
+        self._render_members()
+
+    def _render_points(self) -> None:
+        """Send the scatter's points: only when what they show changed, never on a click.
+
+        With 10,000 points, re-sending the arrays made the front end rebuild the whole
+        scatter on every selection (seconds in the browser, for a picture that had not
+        changed).
+        """
         self._visible = self.visible_points()
         colours, coords = self.point_colours()[self._visible], self.embedding[self._visible]
         if self.view == "3-D":
@@ -268,8 +286,6 @@ class DatasetExplorer(View):
             with self.scatter2d.hold_sync():
                 self.scatter2d.x, self.scatter2d.y = coords[:, 0], coords[:, 1]
                 self.scatter2d.colors = hex_colors(colours)
-        self._render_detail()
-        self._render_members()
 
     def _render_detail(self) -> None:
         i, result = self.index, self.result
