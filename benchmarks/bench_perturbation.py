@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--part", choices=["all", "perturbation", "gradients"], default="all")
     parser.add_argument("--models", default="demo,vgg", help="demo, vgg or both")
     parser.add_argument("--only", default=None, help="comma-separated method names")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs (demo 2, VGG 1)")
     parser.add_argument("--chunks", default="32,64,256", help="IG/SmoothGrad batch sizes")
     args = parser.parse_args()
     perturbation = args.part in ("all", "perturbation")
@@ -129,7 +130,8 @@ def main() -> None:
     images = demo_images(8, seed=7)[0]
     if perturbation and "demo" in args.models:
         settings = {"window": 8, "stride": 4, "shap": 2048, "lime": 1000}
-        bench_methods("demo model (64×64)", demo, images[:1], settings, 2, args.only)
+        repeats = args.repeats or 2
+        bench_methods("demo model (64×64)", demo, images[:1], settings, repeats, args.only)
     if gradients and "demo" in args.models:
         chunks = tuple(int(c) for c in args.chunks.split(","))
         bench_gradient_schedules("demo model", demo, images, repeats=3, chunks=chunks)
@@ -139,7 +141,9 @@ def main() -> None:
     x = images * 255.0  # VGG's input range; demo images, so that SLIC finds segments
     if perturbation:
         settings = {"window": 16, "stride": 8, "shap": 256, "lime": 256}
-        bench_methods("VGG16 (weights=None, 64×64)", vgg, x[:1], settings, 1, args.only)
+        bench_methods(
+            "VGG16 (weights=None, 64×64)", vgg, x[:1], settings, args.repeats or 1, args.only
+        )
     if gradients:
         bench_gradient_schedules("VGG16", vgg, x, repeats=1, chunks=(64, 256))
 
