@@ -80,21 +80,6 @@ def test_a_click_sends_no_points(explorer):
     assert "color" in sent
 
 
-def test_many_points_are_drawn_as_flat_circles(explorer, monkeypatch):
-    """Above SPHERES_UP_TO points the 3-D scatter draws camera-facing circles, not spheres
-    (10,000 spheres took 5-7 s per redraw in a browser without a GPU)."""
-    from interpret_widgets.widgets import dataset_explorer
-
-    n = len(explorer.scatter3d.x)
-    assert explorer.scatter3d.geo == "sphere"
-    monkeypatch.setattr(dataset_explorer, "SPHERES_UP_TO", n - 1)
-    explorer.colour_by = "correct"  # the points are sent again
-    assert explorer.scatter3d.geo == "circle_2d" and len(explorer.scatter3d.x) == n
-    monkeypatch.setattr(dataset_explorer, "SPHERES_UP_TO", n)
-    explorer.colour_by = "class"
-    assert explorer.scatter3d.geo == "sphere"
-
-
 def test_misclassified_filter_and_correct_colouring(explorer, result):
     explorer.misclassified_only = True
     wrong = np.flatnonzero(result.predictions != explorer.labels)

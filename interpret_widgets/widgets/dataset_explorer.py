@@ -95,7 +95,7 @@ class DatasetExplorer(View):
         self.misclassified_box = widgets.Checkbox(description="misclassified only")
         # Per-point arrays throughout: ipyvolume 0.6 turns a scalar size or colour into a 0-d
         # array that its comm cannot serialize.
-        self.scatter3d = ipv.Scatter(**_points_3d(np.zeros((1, 3)), np.zeros((1, 3))))
+        self.scatter3d = ipv.Scatter(geo="sphere", **_points_3d(np.zeros((1, 3)), np.zeros((1, 3))))
         self.figure3d = ipv.Figure(scatters=[self.scatter3d], width=520, height=440)
         self.figure3d.xlabel, self.figure3d.ylabel, self.figure3d.zlabel = "t1", "t2", "t3"
         self.scatter2d = bqplot.Scatter(x=[0.0], y=[0.0], scales={
@@ -307,17 +307,10 @@ class DatasetExplorer(View):
                                    columns=4))
 
 
-#: Up to this many points the 3-D scatter draws spheres; above it flat circles that always
-#: face the camera (two triangles each instead of a sphere's many): a browser without a GPU
-#: (software WebGL) took 5-7 s to redraw 10,000 spheres after each click.
-SPHERES_UP_TO = 2000
-
-
-def _points_3d(coords: np.ndarray, colours: np.ndarray) -> dict[str, Any]:
+def _points_3d(coords: np.ndarray, colours: np.ndarray) -> dict[str, np.ndarray]:
     """The ipyvolume Scatter traits of ``coords`` (n, 3) coloured ``colours`` (n, 3)."""
     n = len(coords)
     return {
-        "geo": "sphere" if n <= SPHERES_UP_TO else "circle_2d",
         "x": coords[:, 0].copy(),
         "y": coords[:, 1].copy(),
         "z": coords[:, 2].copy(),
