@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from tables import spread_table  # noqa: E402
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, voila_server  # noqa: E402
 from tests.browser.helpers import (  # noqa: E402
@@ -168,22 +169,7 @@ def bench(repeats: int) -> dict[str, list[float]]:
 
 
 def table(results: dict[str, list[float]]) -> str:
-    lines = [
-        "| interaction (Voila, headless Chromium) | n | median ms | p10 ms | p90 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, values in results.items():
-        ordered = sorted(values)
-        deciles = (
-            statistics.quantiles(ordered, n=10, method="inclusive")
-            if len(ordered) > 1
-            else ordered * 9
-        )
-        lines.append(
-            f"| {name} | {len(ordered)} | {statistics.median(ordered):.0f} | "
-            f"{deciles[0]:.0f} | {deciles[-1]:.0f} | {ordered[-1]:.0f} |"
-        )
-    return "\n".join(lines)
+    return spread_table(results, "interaction (Voila, headless Chromium)")
 
 
 def main() -> None:

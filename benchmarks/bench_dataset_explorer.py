@@ -41,7 +41,6 @@ import io
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dataset_cache import build  # noqa: E402
+from tables import spread_table  # noqa: E402
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, voila_server  # noqa: E402
 
@@ -353,20 +353,7 @@ def bench_view(view: str, folder: Path, n: int, repeats: int, work: Path,
 
 
 def table(results: dict[str, list[float]]) -> str:
-    lines = [
-        "| measurement (Voila, headless Chromium) | n | median ms | p90 ms | min ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, values in results.items():
-        if not values:
-            lines.append(f"| {name} | 0 | — | — | — | — |")
-            continue
-        ordered = sorted(values)
-        p90 = (statistics.quantiles(ordered, n=10, method="inclusive")[-1]
-               if len(ordered) > 1 else ordered[0])
-        lines.append(f"| {name} | {len(ordered)} | {statistics.median(ordered):.0f} | "
-                     f"{p90:.0f} | {ordered[0]:.0f} | {ordered[-1]:.0f} |")
-    return "\n".join(lines)
+    return spread_table(results, "measurement (Voila, headless Chromium)")
 
 
 def main() -> None:
