@@ -29,7 +29,6 @@ Unified Approach to Interpreting Model Predictions" (DeepSHAP).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,8 +40,8 @@ from ...model import ModelAdapter, backend, get_adapter, propagation_kind
 from ...model.inputs import as_baseline
 from ..progress import report
 from . import deeplift_blocks
-from .engine import _forward, _step_function
-from .plan import Action, Key, Plan, build_plan
+from .engine import _forward, _step_function, plan_of
+from .plan import Action, Key, Plan
 
 Target = int | Sequence[int] | np.ndarray | None
 
@@ -65,9 +64,6 @@ BLOCK_OPS = frozenset({"product", "layernorm"})
 UNIT_KINDS = frozenset({"conv", "dense", "depthwise_conv", "separable_conv", "batchnorm"})
 #: Reference pairs per compiled call in :func:`deep_shap`.
 DEFAULT_BATCH_SIZE = 64
-
-_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
 
 def deep_lift(
     model: keras.Model,
@@ -177,9 +173,7 @@ def _run(
 def _probe(adapter: ModelAdapter) -> Callable[..., Any]:
     """The compiled DeepLIFT walk of the adapter's model (its plan checked first)."""
     try:
-        plan = _PLANS.get(adapter)
-        if plan is None:
-            plan = _PLANS[adapter] = build_plan(adapter, products=True)
+        plan = plan_of(adapter, products=True)
     except ValueError as error:
         raise ValueError(f"DeepLIFT follows LRP's layers: {error}") from error
 

@@ -177,13 +177,13 @@ def lrp(
     return _explain(model, x, target, rule, params, with_sums=False).relevance
 
 
-def plan_of(adapter: ModelAdapter) -> Plan:
-    """The cached propagation plan of the adapter's model (see :func:`build_plan`)."""
-    plan = _PLANS.get(adapter)
-    if plan is None:
-        plan = build_plan(adapter)
-        _PLANS[adapter] = plan
-    return plan
+def plan_of(adapter: ModelAdapter, products: bool = False) -> Plan:
+    """The cached propagation plan of the adapter's model (see :func:`build_plan`); LRP's,
+    or with ``products=True`` DeepLIFT's (every product of tensors a step of its own)."""
+    plans = _PLANS.setdefault(adapter, {})
+    if products not in plans:
+        plans[products] = build_plan(adapter, products=products)
+    return plans[products]
 
 
 def _check_mapping_keys(mapping: Mapping[str, Any], plan: Plan) -> None:
